@@ -1,0 +1,218 @@
+#include "api/responses.hpp"
+
+#include "core/json_text.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace agg::api {
+namespace {
+
+namespace http = boost::beast::http;
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+const char* code_name(errc e) {
+  switch (e) {
+    case errc::invalid_json:
+      return "invalid_json";
+    case errc::too_large:
+      return "too_large";
+    case errc::unsupported_media_type:
+      return "unsupported_media_type";
+    case errc::validation_failed:
+      return "validation_failed";
+    case errc::overloaded:
+      return "overloaded";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::shutting_down:
+      return "shutting_down";
+    case errc::method_not_allowed:
+      return "method_not_allowed";
+    case errc::not_found:
+      return "not_found";
+    case errc::bad_query:
+      return "bad_query";
+    case errc::bad_request:
+      return "bad_request";
+    case errc::header_too_large:
+      return "header_too_large";
+    case errc::ok:
+      break;
+  }
+  return "internal";
+}
+
+http::status status_of(errc e) {
+  switch (e) {
+    case errc::invalid_json:
+    case errc::bad_query:
+    case errc::bad_request:
+      return http::status::bad_request;
+    case errc::too_large:
+      return http::status::payload_too_large;
+    case errc::unsupported_media_type:
+      return http::status::unsupported_media_type;
+    case errc::validation_failed:
+      return http::status::unprocessable_entity;
+    case errc::overloaded:
+    case errc::unavailable:
+    case errc::shutting_down:
+      return http::status::service_unavailable;
+    case errc::method_not_allowed:
+      return http::status::method_not_allowed;
+    case errc::not_found:
+      return http::status::not_found;
+    case errc::header_too_large:
+      return http::status::request_header_fields_too_large;
+    case errc::ok:
+      break;
+  }
+  return http::status::internal_server_error;
+}
+
+}  // namespace
+
+reply error_reply(errc code, std::string_view message, const std::vector<field_error>& details) {
+  reply r;
+  r.status = status_of(code);
+  if (code == errc::overloaded) r.retry_after = 1;  // the queue drains within milliseconds
+  if (code == errc::shutting_down) r.close = true;
+  std::string& b = r.body;
+  b = "{\"error\":";
+  append_json_string(b, code_name(code));
+  b += ",\"message\":";
+  append_json_string(b, message);
+  b += ",\"details\":[";
+  for (std::size_t i = 0; i < details.size(); ++i) {
+    if (i) b.push_back(',');
+    b += "{\"index\":";
+    append_uint(b, details[i].index);
+    b += ",\"field\":";
+    append_json_string(b, details[i].field);
+    b += ",\"message\":";
+    append_json_string(b, details[i].message);
+    b.push_back('}');
+  }
+  b += "]}";
+  return r;
+}
+
+std::string publish_body(const std::vector<event>& events,
+                         const std::vector<event_result>& results) {
+  std::size_t accepted = 0;
+  for (const auto& r : results) accepted += r.status == event_status::accepted;
+  std::string b;
+  b.reserve(64 + results.size() * 96);
+  b = "{\"received\":";
+  append_uint(b, events.size());
+  b += ",\"accepted\":";
+  append_uint(b, accepted);
+  b += ",\"duplicates\":";
+  append_uint(b, results.size() - accepted);
+  b += ",\"results\":[";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (i) b.push_back(',');
+    b += "{\"topic\":";
+    append_json_string(b, events[i].topic);
+    b += ",\"event_id\":";
+    append_json_string(b, events[i].event_id);
+    b += ",\"status\":\"";
+    b += to_string(results[i].status);
+    b += "\",\"seq\":";
+    append_int(b, results[i].seq);
+    b.push_back('}');
+  }
+  b += "]}";
+  return b;
+}
+
+std::string events_body(const std::vector<store::stored_event>& rows) {
+  std::string b;
+  std::size_t bytes = 64;
+  for (const auto& e : rows) bytes += 128 + e.payload.size() + e.topic.size() + e.event_id.size();
+  b.reserve(bytes);
+  b = "{\"count\":";
+  append_uint(b, rows.size());
+  b += ",\"next_after\":";
+  if (rows.empty())
+    b += "null";
+  else
+    append_int(b, rows.back().seq);
+  b += ",\"events\":[";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& e = rows[i];
+    if (i) b.push_back(',');
+    b += "{\"seq\":";
+    append_int(b, e.seq);
+    b += ",\"topic\":";
+    append_json_string(b, e.topic);
+    b += ",\"event_id\":";
+    append_json_string(b, e.event_id);
+    b += ",\"timestamp\":";
+    append_json_string(b, e.timestamp);
+    b += ",\"source\":";
+    append_json_string(b, e.source);
+    b += ",\"payload\":";
+    b += e.payload;  // stored as compact JSON text
+    b += ",\"received_at\":";
+    append_json_string(b, e.received_at);
+    b.push_back('}');
+  }
+  b += "]}";
+  return b;
+}
+
+std::string stats_body(const consumer::stats_snapshot& s, double uptime_seconds,
+                       std::string_view started_at) {
+  const auto& t = s.totals;
+  std::string b = "{\"received\":";
+  append_uint(b, t.received);
+  b += ",\"unique_processed\":";
+  append_uint(b, t.unique_processed);
+  b += ",\"duplicate_dropped\":";
+  append_uint(b, t.duplicate_dropped);
+  b += ",\"conflicts\":";
+  append_uint(b, t.conflicts);
+  b += ",\"topics\":[";
+  for (std::size_t i = 0; i < s.topic_counts.size(); ++i) {
+    if (i) b.push_back(',');
+    append_json_string(b, s.topic_counts[i].first);
+  }
+  b += "],\"topic_counts\":{";
+  for (std::size_t i = 0; i < s.topic_counts.size(); ++i) {
+    if (i) b.push_back(',');
+    append_json_string(b, s.topic_counts[i].first);
+    b.push_back(':');
+    append_uint(b, s.topic_counts[i].second);
+  }
+  char up[32];
+  std::snprintf(up, sizeof up, "%.3f", uptime_seconds);
+  b += "},\"uptime\":";
+  b += up;
+  b += ",\"started_at\":";
+  append_json_string(b, started_at);
+  b += ",\"queue\":{\"depth\":";
+  append_uint(b, s.queue_depth);
+  b += ",\"capacity\":";
+  append_uint(b, s.queue_capacity);
+  b += "},\"rejected\":{\"invalid\":";
+  append_uint(b, t.rejected_invalid);
+  b += ",\"overloaded\":";
+  append_uint(b, t.rejected_overloaded);
+  b += "}}";
+  return b;
+}
+
+}  // namespace agg::api

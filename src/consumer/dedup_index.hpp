@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace agg::consumer {
+
+// Exact-candidate index of stored identities: key_hash -> seq of every stored event, in an
+// open-addressing table (linear probing, 16 bytes a slot, at most 70% full). It only proposes
+// candidates: the consumer confirms each against the stored row before it calls an event a
+// duplicate, so a hash collision can never drop an event. 5M events take 128 MiB.
+// Owned by the consumer's write strand; not thread-safe.
+class dedup_index {
+ public:
+  explicit dedup_index(std::size_t expected = 0);
+
+  void insert(std::uint64_t hash, std::int64_t seq);
+
+  // Calls f(seq) for each stored seq with this hash, until f returns true. Returns whether
+  // some f returned true.
+  template <class F>
+  bool find(std::uint64_t hash, F&& f) const {
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const slot& s = slots_[i];
+      if (s.seq == 0) return false;
+      if (s.hash == hash && f(s.seq)) return true;
+    }
+  }
+
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return mask_ + 1; }
+  void reserve(std::size_t n);
+
+ private:
+  struct slot {
+    std::uint64_t hash = 0;
+    std::int64_t seq = 0;  // 0 = empty: stored seqs start at 1
+  };
+  void rehash(std::size_t new_capacity);
+
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+  std::unique_ptr<slot[]> slots_;
+};
+
+}  // namespace agg::consumer

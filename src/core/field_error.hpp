@@ -1,0 +1,15 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace agg {
+
+// One entry of a 422's "details": which event of the request, which field, what is wrong.
+struct field_error {
+  std::size_t index = 0;  // position of the event in the request (0 for a single event)
+  std::string field;      // "topic", "event_id", "timestamp", "source", "payload" or "event"
+  std::string message;
+};
+
+}  // namespace agg

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace agg {
+
+// Appends `s` as a JSON string literal (quotes included). Only what JSON requires is escaped:
+// '"', '\\' and control characters; UTF-8 passes through unchanged.
+void append_json_string(std::string& out, std::string_view s);
+
+// Appends `v` as compact JSON. Unlike boost::json::serialize, a double is written in its
+// shortest round-trip decimal form (42.5 stays "42.5", not "4.25E1").
+void append_json_value(std::string& out, const boost::json::value& v);
+
+// 64-bit hash of bytes (FNV-1a with a final avalanche). Stored in the database, so it must
+// never change between versions.
+std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed = 0) noexcept;
+
+// Hash of a JSON value that ignores object key order: equal JSON values hash equally.
+// Numbers hash by value: 1, 1.0 and 1e0 are the same number.
+std::uint64_t hash_json_value(const boost::json::value& v) noexcept;
+
+// Hash of the identity (topic, event_id): the topic's hash seeds the event_id's, so
+// ("ab", "c") and ("a", "bc") differ.
+std::uint64_t key_hash(std::string_view topic, std::string_view event_id) noexcept;
+
+}  // namespace agg

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace agg {
+
+enum class log_level : std::uint8_t { debug, info, warn, error };
+
+// Line logger to standard error. A line is "<event> key=value ...", with " level=warn" or
+// " level=error" appended for those levels (container runtimes add the time stamp).
+// Callers only append to an in-memory buffer under a mutex; a background thread writes it
+// out, so logging a duplicate never waits for the terminal or a pipe.
+class logger {
+ public:
+  explicit logger(log_level min_level = log_level::info);
+  ~logger();  // flushes everything logged so far
+
+  logger(const logger&) = delete;
+  logger& operator=(const logger&) = delete;
+
+  bool enabled(log_level l) const noexcept { return l >= min_level_; }
+  // `line` is the message without trailing newline.
+  void write(log_level l, std::string_view line);
+  // Blocks until everything logged before the call reached the file descriptor.
+  void flush();
+
+  // Appends ` key=value`, quoting the value when it is empty or has spaces, quotes, '=' or
+  // control characters, so that every line stays one line.
+  static void append_field(std::string& line, std::string_view key, std::string_view value);
+
+ private:
+  void run();
+
+  // Above this many buffered bytes, lines are dropped (and counted) rather than growing
+  // memory without bound when standard error is blocked.
+  static constexpr std::size_t max_buffered = 64u << 20;
+
+  const log_level min_level_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable flushed_cv_;
+  std::string pending_;           // guarded by mu_
+  std::uint64_t dropped_ = 0;     // guarded by mu_
+  std::uint64_t generation_ = 0;  // guarded by mu_: bumped by each write
+  std::uint64_t written_ = 0;     // guarded by mu_: generation written out
+  bool stop_ = false;             // guarded by mu_
+  std::thread thread_;
+};
+
+// parse "debug" | "info" | "warn" | "error"; false if unknown.
+bool parse_log_level(std::string_view s, log_level& out) noexcept;
+
+}  // namespace agg

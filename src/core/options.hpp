@@ -1,0 +1,56 @@
+#pragma once
+
+#include "core/log.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace agg {
+
+enum class sync_mode : std::uint8_t {
+  normal,  // SQLite synchronous=NORMAL in WAL mode: a commit survives a crash of the process
+  full,    // synchronous=FULL: the WAL is fsynced at every commit, survives power loss too
+};
+
+// Everything the service can be told at start. Each flag is also read from the environment as
+// AGG_<NAME> (dashes become underscores, e.g. AGG_QUEUE_CAPACITY); a flag on the command line
+// wins over the environment.
+struct options {
+  // --host: address to listen on. Default "0.0.0.0" (every IPv4 interface).
+  std::string host = "0.0.0.0";
+  // --port: TCP port. Default 8080; 0 picks a free port, printed in the `listening` line.
+  std::uint16_t port = 8080;
+  // --db: SQLite file, created with its folder if missing. Default "./data/events.db".
+  std::string db = "./data/events.db";
+  // --threads: HTTP threads. Default 0 = one per core.
+  unsigned threads = 0;
+  // --queue-capacity: events the intake queue holds before a publish is refused with 503.
+  // Default 65536.
+  std::size_t queue_capacity = 65536;
+  // --batch-max: most events committed in one SQLite transaction. Default 4096.
+  std::size_t batch_max = 4096;
+  // --linger-ms: how long the consumer may wait for a batch to fill while events keep
+  // arriving; it commits at once when the intake goes quiet. Default 2; 0 never waits.
+  unsigned linger_ms = 2;
+  // --sync: durability of a commit, see sync_mode. Default normal.
+  sync_mode sync = sync_mode::normal;
+  // --max-body: largest request body in bytes; larger is 413. Default 16777216 (16 MiB).
+  std::size_t max_body = 16u << 20;
+  // --max-batch: most events in one request; more is 413. Default 10000.
+  std::size_t max_batch = 10000;
+  // --log-level: least severe level written. Default info (duplicates are logged at info).
+  log_level level = log_level::info;
+};
+
+// Parses argv (without argv[0]) over the environment `env` ("NAME=value" strings). Throws
+// std::invalid_argument with a one-line message naming the bad flag or value.
+// Sets `help` when --help/-h was given (the caller prints usage()).
+options parse_options(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                      bool& help);
+
+// The --help text: every flag with its effect and default.
+const char* usage() noexcept;
+
+}  // namespace agg

@@ -1,0 +1,60 @@
+#include "ingest/listener.hpp"
+
+#include "ingest/http_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+
+namespace agg::ingest {
+
+namespace net = boost::asio;
+
+listener::listener(net::io_context& ioc, const net::ip::tcp::endpoint& ep, server_context& ctx)
+    : ioc_(ioc), ctx_(ctx), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_(strand_) {
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void listener::run() {
+  net::dispatch(strand_, [self = shared_from_this()] { self->do_accept(); });
+}
+
+void listener::stop() {
+  net::dispatch(strand_, [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+    self->retry_.cancel();
+  });
+}
+
+void listener::do_accept() {
+  // Each connection gets its own strand: its handlers never run concurrently.
+  acceptor_.async_accept(net::make_strand(ioc_), boost::beast::bind_front_handler(
+                                                     &listener::on_accept, shared_from_this()));
+}
+
+void listener::on_accept(boost::system::error_code ec, net::ip::tcp::socket socket) {
+  if (!acceptor_.is_open()) return;  // stopped
+  if (ec) {
+    if (ec == net::error::operation_aborted) return;
+    // Out of file descriptors (EMFILE/ENFILE) or memory: the pending connection stays in the
+    // backlog. Back off instead of spinning, and keep serving the connections we have.
+    std::string line = "accept_failed";
+    logger::append_field(line, "error", ec.message());
+    ctx_.log.write(log_level::warn, line);
+    retry_.expires_after(std::chrono::milliseconds(50));
+    retry_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e) self->do_accept();
+    });
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(net::ip::tcp::no_delay(true), ignored);  // answers are small and latency-bound
+  std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  do_accept();
+}
+
+}  // namespace agg::ingest

@@ -1,0 +1,159 @@
+#include "ingest/publish_parser.hpp"
+
+#include "core/json_text.hpp"
+#include "ingest/validation.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+
+#include <optional>
+
+namespace agg::ingest {
+namespace {
+
+namespace json = boost::json;
+
+// The body may wrap an event in {"events": [ {...} ]}: two levels above the event object, one
+// for the event itself, then the payload's own levels.
+constexpr std::size_t max_body_depth = max_payload_depth + 3;
+
+std::string_view view(const json::string& s) {
+  return {s.data(), s.size()};
+}
+
+// Depth of v counting v itself; stops counting once past `limit`.
+std::size_t depth_of(const json::value& v, std::size_t limit) {
+  if (limit == 0) return 1;
+  std::size_t inner = 0;
+  if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) inner = std::max(inner, depth_of(kv.value(), limit - 1));
+  } else if (const auto* a = v.if_array()) {
+    for (const auto& e : *a) inner = std::max(inner, depth_of(e, limit - 1));
+  } else {
+    return 0;
+  }
+  return inner + 1;
+}
+
+// A required string member; records a field_error when missing or not a string.
+const json::string* string_field(const json::object& o, std::string_view name, std::size_t index,
+                                 std::vector<field_error>& errors) {
+  const auto* v = o.if_contains(name);
+  if (!v) {
+    errors.push_back({index, std::string(name), "is required"});
+    return nullptr;
+  }
+  if (!v->is_string()) {
+    errors.push_back({index, std::string(name), "must be a string"});
+    return nullptr;
+  }
+  return &v->get_string();
+}
+
+void check(std::optional<std::string> problem, std::string_view name, std::size_t index,
+           std::vector<field_error>& errors) {
+  if (problem) errors.push_back({index, std::string(name), std::move(*problem)});
+}
+
+// Validates one element; appends an event when it is valid, else its field errors.
+// Returns false for a payload nested too deep (a 400 for the whole body, not a 422).
+bool take_event(const json::value& v, std::size_t index, std::vector<event>& out,
+                std::vector<field_error>& errors) {
+  const auto* o = v.if_object();
+  if (!o) {
+    errors.push_back({index, "event", "must be a JSON object"});
+    return true;
+  }
+  const auto* topic = string_field(*o, "topic", index, errors);
+  if (topic) check(check_topic(view(*topic)), "topic", index, errors);
+  const auto* id = string_field(*o, "event_id", index, errors);
+  if (id) check(check_text(view(*id)), "event_id", index, errors);
+  const auto* ts = string_field(*o, "timestamp", index, errors);
+  if (ts) check(check_timestamp(view(*ts)), "timestamp", index, errors);
+  const auto* source = string_field(*o, "source", index, errors);
+  if (source) check(check_text(view(*source)), "source", index, errors);
+  const auto* payload = o->if_contains("payload");
+  if (!payload) {
+    errors.push_back({index, "payload", "is required"});
+  } else if (!payload->is_object()) {
+    errors.push_back({index, "payload", "must be a JSON object"});
+  } else if (depth_of(*payload, max_payload_depth) > max_payload_depth) {
+    return false;
+  }
+  if (!errors.empty()) return true;  // the request will be refused: build nothing more
+
+  event e;
+  e.topic.assign(view(*topic));
+  e.event_id.assign(view(*id));
+  e.timestamp.assign(view(*ts));
+  e.source.assign(view(*source));
+  append_json_value(e.payload, *payload);
+  e.key_hash = key_hash(e.topic, e.event_id);
+  e.content_hash = hash_bytes(e.source, hash_bytes(e.timestamp, hash_json_value(*payload)));
+  out.push_back(std::move(e));
+  return true;
+}
+
+parse_result failure(errc code, std::string message) {
+  parse_result r;
+  r.code = code;
+  r.message = std::move(message);
+  return r;
+}
+
+}  // namespace
+
+parse_result parse_publish(std::string_view body, std::size_t max_batch) {
+  // Small bodies parse without touching the heap; larger ones grow the arena in blocks.
+  unsigned char stack[8192];
+  json::monotonic_resource arena(stack, sizeof stack);
+  json::parse_options popts;
+  popts.max_depth = max_body_depth;
+  json::parser p(&arena, popts);
+  boost::system::error_code ec;
+  // write() parses one complete value and fails on trailing data.
+  const std::size_t used = p.write(body.data(), body.size(), ec);
+  if (ec) {
+    if (ec == json::error::too_deep)
+      return failure(errc::invalid_json,
+                     "body is nested deeper than " + std::to_string(max_payload_depth) + " levels");
+    return failure(errc::invalid_json, "body is not valid UTF-8 JSON: " + ec.message() +
+                                           " (near byte " + std::to_string(used) + ")");
+  }
+  const json::value root = p.release();
+
+  const json::array* list = nullptr;
+  if (const auto* o = root.if_object()) {
+    if (const auto* wrapped = o->if_contains("events")) {
+      list = wrapped->if_array();
+      if (!list) return failure(errc::invalid_json, "\"events\" must be an array of events");
+    }
+  } else if (!(list = root.if_array())) {
+    return failure(errc::invalid_json,
+                   "body must be an event object, an array of events or {\"events\": [...]}");
+  }
+
+  parse_result r;
+  const std::size_t n = list ? list->size() : 1;
+  if (n > max_batch)
+    return failure(errc::too_large, "request has " + std::to_string(n) + " events; the limit is " +
+                                        std::to_string(max_batch));
+  if (n == 0)
+    return failure(errc::validation_failed, "the batch is empty: send at least one event");
+  r.events.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!take_event(list ? (*list)[i] : root, i, r.events, r.details))
+      return failure(errc::invalid_json, "payload of event " + std::to_string(i) +
+                                             " is nested deeper than " +
+                                             std::to_string(max_payload_depth) + " levels");
+  }
+  if (!r.details.empty()) {
+    r.code = errc::validation_failed;
+    r.message =
+        std::to_string(r.details.size()) + " invalid field(s) in the request; nothing was stored";
+    r.events.clear();
+  }
+  return r;
+}
+
+}  // namespace agg::ingest

@@ -1,0 +1,89 @@
+#pragma once
+
+#include "core/event.hpp"
+#include "core/options.hpp"
+#include "store/statement.hpp"
+
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace agg::store {
+
+// The persistent counters of /stats. Written in the same transaction as the events they
+// count, so after any crash they agree with the stored events.
+struct counters {
+  std::uint64_t received = 0;  // == unique_processed + duplicate_dropped
+  std::uint64_t unique_processed = 0;
+  std::uint64_t duplicate_dropped = 0;
+  std::uint64_t conflicts = 0;
+  std::uint64_t rejected_invalid = 0;     // requests answered 4xx
+  std::uint64_t rejected_overloaded = 0;  // requests answered 503 overloaded
+};
+
+// What a duplicate is compared against: the identity and content hash of a stored event.
+struct stored_key {
+  std::string topic;
+  std::string event_id;
+  std::uint64_t content_hash = 0;
+};
+
+// What start-up recovers from the file before the first request.
+struct recovered_state {
+  std::int64_t max_seq = 0;
+  counters totals;
+  std::vector<std::pair<std::string, std::uint64_t>> topic_counts;  // sorted by topic
+};
+
+// The write side of the SQLite file (WAL mode). One connection, used only by the consumer's
+// write strand. Events go to an append-only rowid table (seq = rowid), so a commit touches the
+// table's last pages only; identity is checked by the consumer's in-memory index, backed by a
+// narrow (seq, key_hash) table that start-up scans to rebuild it.
+class sqlite_store {
+ public:
+  // Opens or creates `path` (and its folder). Throws std::runtime_error with a clear message
+  // when the file is not a SQLite database or belongs to another application: never resets it.
+  static std::unique_ptr<sqlite_store> open(const std::string& path, sync_mode sync);
+  ~sqlite_store();
+
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  const std::string& path() const noexcept { return path_; }
+
+  // Reads counters and topics; calls on_start(max_seq) once (to size the index), then
+  // on_key(seq, key_hash) for every stored event in seq order. Throws on a read error.
+  recovered_state recover(const std::function<void(std::int64_t)>& on_start,
+                          const std::function<void(std::int64_t, std::uint64_t)>& on_key);
+
+  // Write transaction. Each returns an error whose text is in last_error().
+  boost::system::error_code begin();
+  boost::system::error_code insert(const event& e, std::int64_t seq, std::string_view received_at);
+  boost::system::error_code load_key(std::int64_t seq, stored_key& out);
+  boost::system::error_code add_topic_count(std::string_view topic, std::uint64_t delta);
+  boost::system::error_code save_counters(const counters& c);
+  boost::system::error_code commit();
+  void rollback() noexcept;
+
+  const std::string& last_error() const noexcept { return error_; }
+
+  // Checkpoints the WAL into the database file (TRUNCATE), e.g. at clean shutdown.
+  void checkpoint() noexcept;
+
+ private:
+  sqlite_store(std::string path, sqlite3* db);
+  void prepare();
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::string error_;
+  statement begin_, commit_, rollback_, insert_event_, insert_key_, select_key_, upsert_topic_,
+      update_counters_;
+};
+
+}  // namespace agg::store
