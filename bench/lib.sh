@@ -2,6 +2,7 @@
 # Helpers shared by scripts/stress and scripts/bench (sourced, not run).
 
 # Debian packages that building agg-load (and the service) needs.
+# shellcheck disable=SC2034  # used by the scripts that source this file
 AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json1.81-dev
                     libboost-system1.81-dev libboost-test1.81-dev)
 
