@@ -1,0 +1,478 @@
+#include "fuzz_checks.hpp"
+
+#include "api/responses.hpp"
+#include "api/router.hpp"
+#include "core/json_text.hpp"
+#include "ingest/publish_parser.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <vector>
+
+namespace agg::fuzz {
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+constexpr std::size_t default_max_batch = 10000;
+constexpr std::size_t small_max_batch = 2;
+constexpr std::size_t max_payload_depth = 256;
+
+// Decodes UTF-8; nullopt when the bytes are not valid UTF-8 (overlong, surrogate, > U+10FFFF).
+std::optional<std::vector<std::uint32_t>> code_points(std::string_view s) {
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (b < 0x80) {
+      len = 1;
+      cp = b;
+    } else if ((b & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b & 0x1Fu;
+    } else if ((b & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b & 0x0Fu;
+    } else if ((b & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b & 0x07u;
+    } else {
+      return std::nullopt;
+    }
+    if (i + len > s.size()) return std::nullopt;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (c & 0x3Fu);
+    }
+    static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return std::nullopt;
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+bool is_control(std::uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}
+
+// Unicode White_Space (PropList.txt).
+bool is_white_space(std::uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
+// The contract's rule for topic (whitespace forbidden) or event_id/source (it is allowed).
+std::string text_rule(std::string_view field, std::string_view s, bool forbid_space) {
+  if (s.empty() || s.size() > 255)
+    return std::string(field) + " has " + std::to_string(s.size()) + " bytes";
+  const auto cps = code_points(s);
+  if (!cps) return std::string(field) + " is not valid UTF-8";
+  for (const auto cp : *cps) {
+    if (is_control(cp)) return std::string(field) + " has control character " + std::to_string(cp);
+    if (forbid_space && is_white_space(cp))
+      return std::string(field) + " has white space " + std::to_string(cp);
+  }
+  return {};
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& value) {
+  if (pos + n > s.size()) return false;
+  value = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    value = value * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// RFC 3339 date-time, seconds and offset optional (a looser reading than validation.cpp's:
+// anything it accepts must at least have this form).
+std::string timestamp_rule(std::string_view s) {
+  int y, mo, d, h, mi, sec = 0;
+  auto bad = [&] { return "timestamp '" + std::string(s.substr(0, 64)) + "' is not a date-time"; };
+  if (!digits(s, 0, 4, y) || s.size() < 16 || s[4] != '-' || !digits(s, 5, 2, mo) ||
+      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi))
+    return bad();
+  std::size_t i = 16;
+  if (i < s.size() && s[i] == ':') {
+    if (!digits(s, i + 1, 2, sec)) return bad();
+    i += 3;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+      const std::size_t start = ++i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+      if (i == start) return bad();
+    }
+  }
+  if (i < s.size()) {
+    if (s[i] == 'Z' || s[i] == 'z') {
+      ++i;
+    } else if (s[i] == '+' || s[i] == '-') {
+      int oh, om;
+      if (!digits(s, i + 1, 2, oh)) return bad();
+      std::size_t j = i + 3;
+      if (j < s.size() && s[j] == ':') ++j;
+      if (!digits(s, j, 2, om) || oh > 23 || om > 59) return bad();
+      i = j + 2;
+    } else {
+      return bad();
+    }
+  }
+  if (i != s.size()) return bad();
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  return {};
+}
+
+std::size_t depth(const json::value& v) {
+  std::size_t inner = 0;
+  if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) inner = std::max(inner, depth(kv.value()));
+  } else if (const auto* a = v.if_array()) {
+    for (const auto& e : *a) inner = std::max(inner, depth(e));
+  } else {
+    return 0;
+  }
+  return inner + 1;
+}
+
+// JSON value equality with numbers compared by value (1, 1.0 and 1e0 are one number).
+bool same_value(const json::value& a, const json::value& b) {
+  if (a.is_number() && b.is_number()) {
+    if (a.kind() == b.kind() || (!a.is_double() && !b.is_double())) return a == b;
+    const double x = a.is_double() ? a.get_double() : a.to_number<double>();
+    const double y = b.is_double() ? b.get_double() : b.to_number<double>();
+    return x == y;
+  }
+  if (a.kind() != b.kind()) return false;
+  if (const auto* oa = a.if_object()) {
+    const auto& ob = b.get_object();
+    if (oa->size() != ob.size()) return false;
+    for (const auto& kv : *oa) {
+      const auto* other = ob.if_contains(kv.key());
+      if (!other || !same_value(kv.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (const auto* aa = a.if_array()) {
+    const auto& ab = b.get_array();
+    if (aa->size() != ab.size()) return false;
+    for (std::size_t i = 0; i < aa->size(); ++i)
+      if (!same_value((*aa)[i], ab[i])) return false;
+    return true;
+  }
+  return a == b;
+}
+
+std::string_view sv(const json::string& s) {
+  return {s.data(), s.size()};
+}
+
+const char* code_name(errc c) {
+  switch (c) {
+    case errc::ok:
+      return "ok";
+    case errc::invalid_json:
+      return "invalid_json";
+    case errc::too_large:
+      return "too_large";
+    case errc::validation_failed:
+      return "validation_failed";
+    default:
+      return "other";
+  }
+}
+
+// The error body of `r` is {"error": <code>, "message": <non-empty>, "details": [...]} with the
+// details of r, and the status matches the code.
+std::string check_error_body(const ingest::parse_result& r) {
+  const auto rep = api::error_reply(r.code, r.message, r.details);
+  const unsigned want = r.code == errc::invalid_json  ? 400u
+                        : r.code == errc::too_large   ? 413u
+                                                      : 422u;
+  if (static_cast<unsigned>(rep.status) != want)
+    return "error_reply status " + std::to_string(static_cast<unsigned>(rep.status)) + " for " +
+           code_name(r.code);
+  boost::system::error_code ec;
+  const auto v = json::parse(rep.body, ec);
+  if (ec || !v.is_object()) return "error body is not a JSON object: " + rep.body.substr(0, 200);
+  const auto& o = v.get_object();
+  const auto* e = o.if_contains("error");
+  const auto* m = o.if_contains("message");
+  const auto* d = o.if_contains("details");
+  if (!e || !e->is_string() || sv(e->get_string()) != code_name(r.code))
+    return "error body has the wrong \"error\": " + rep.body.substr(0, 200);
+  if (!m || !m->is_string() || m->get_string().empty() || sv(m->get_string()) != r.message)
+    return "error body has the wrong \"message\": " + rep.body.substr(0, 200);
+  if (!d || !d->is_array() || d->get_array().size() != r.details.size())
+    return "error body has the wrong \"details\": " + rep.body.substr(0, 200);
+  for (std::size_t i = 0; i < r.details.size(); ++i) {
+    const auto* item = d->get_array()[i].if_object();
+    if (!item) return "details[" + std::to_string(i) + "] is not an object";
+    const auto* f = item->if_contains("field");
+    const auto* idx = item->if_contains("index");
+    if (!f || !f->is_string() || sv(f->get_string()) != r.details[i].field || !idx ||
+        !idx->is_number() || idx->to_number<std::uint64_t>() != r.details[i].index)
+      return "details[" + std::to_string(i) + "] does not match: " + json::serialize(*item);
+  }
+  return {};
+}
+
+// The events of `root` as parse_publish should see them, or nullopt for a wrong shape.
+std::optional<std::vector<const json::value*>> elements(const json::value& root) {
+  std::vector<const json::value*> out;
+  if (const auto* o = root.if_object()) {
+    if (const auto* w = o->if_contains("events")) {
+      if (!w->is_array()) return std::nullopt;
+      for (const auto& e : w->get_array()) out.push_back(&e);
+    } else {
+      out.push_back(&root);
+    }
+    return out;
+  }
+  if (const auto* a = root.if_array()) {
+    for (const auto& e : *a) out.push_back(&e);
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::string check_ok(const ingest::parse_result& r, const json::value* root, std::size_t max_batch) {
+  if (r.events.empty() || r.events.size() > max_batch)
+    return "ok with " + std::to_string(r.events.size()) + " events (limit " +
+           std::to_string(max_batch) + ")";
+  if (!r.details.empty()) return "ok with details";
+  if (!root) return "ok but boost::json (max_depth 300) rejects the body";
+  const auto elems = elements(*root);
+  if (!elems) return "ok but the body is not one of the three shapes";
+  if (elems->size() != r.events.size())
+    return "ok with " + std::to_string(r.events.size()) + " events, the body has " +
+           std::to_string(elems->size());
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    const auto& e = r.events[i];
+    const std::string at = "event " + std::to_string(i) + ": ";
+    if (auto p = text_rule("topic", e.topic, true); !p.empty()) return at + p;
+    if (auto p = text_rule("event_id", e.event_id, false); !p.empty()) return at + p;
+    if (auto p = text_rule("source", e.source, false); !p.empty()) return at + p;
+    if (auto p = timestamp_rule(e.timestamp); !p.empty()) return at + p;
+    const auto* src = (*elems)[i]->if_object();
+    if (!src) return at + "accepted but not an object in the body";
+    for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"topic", &e.topic},
+                                      {"event_id", &e.event_id},
+                                      {"timestamp", &e.timestamp},
+                                      {"source", &e.source}}) {
+      const auto* m = src->if_contains(name);
+      if (!m || !m->is_string() || sv(m->get_string()) != *value)
+        return at + name + " differs from the body's";
+    }
+    boost::system::error_code ec;
+    json::parse_options deep;
+    deep.max_depth = 100000;
+    const auto payload = json::parse(e.payload, ec, {}, deep);
+    if (ec || !payload.is_object())
+      return at + "payload does not re-parse as an object: " + e.payload.substr(0, 200);
+    const auto* sent = src->if_contains("payload");
+    if (!sent || !sent->is_object()) return at + "accepted without an object payload";
+    if (depth(*sent) > max_payload_depth)
+      return at + "payload of depth " + std::to_string(depth(*sent)) + " accepted";
+    if (!same_value(payload, *sent))
+      return at + "payload changed: " + e.payload.substr(0, 200) + " vs " +
+             json::serialize(*sent).substr(0, 200);
+    const auto h = hash_json_value(*sent);
+    if (hash_json_value(payload) != h)
+      return at + "hash_json_value differs after the round trip of " + e.payload.substr(0, 200);
+    if (e.content_hash != hash_bytes(e.source, hash_bytes(e.timestamp, h)))
+      return at + "content_hash is not the hash of (timestamp, source, payload)";
+    if (e.key_hash != key_hash(e.topic, e.event_id)) return at + "key_hash is not key_hash(key)";
+  }
+  return {};
+}
+
+std::string check_error(const ingest::parse_result& r, const json::value* root,
+                        std::size_t max_batch) {
+  if (r.code != errc::invalid_json && r.code != errc::too_large &&
+      r.code != errc::validation_failed)
+    return std::string("unexpected error code ") + std::to_string(static_cast<int>(r.code));
+  if (r.message.empty()) return std::string(code_name(r.code)) + " without a message";
+  if (!r.events.empty()) return std::string(code_name(r.code)) + " with events";
+  if (r.code == errc::validation_failed) {
+    if (r.details.empty() && r.message.find("empty") == std::string::npos)
+      return "validation_failed without details and not an empty batch: " + r.message;
+    for (const auto& d : r.details) {
+      if (d.field != "topic" && d.field != "event_id" && d.field != "timestamp" &&
+          d.field != "source" && d.field != "payload" && d.field != "event")
+        return "detail names unknown field '" + d.field + "'";
+      if (d.message.empty()) return "detail without a message";
+    }
+  } else if (!r.details.empty()) {
+    return std::string(code_name(r.code)) + " with details";
+  }
+  if (root) {
+    // The body is JSON: the code must follow from its shape.
+    const auto elems = elements(*root);
+    if (!elems) {
+      if (r.code != errc::invalid_json)
+        return std::string(code_name(r.code)) + " for a body of the wrong shape";
+    } else if (elems->size() > max_batch) {
+      if (r.code != errc::too_large)
+        return std::string(code_name(r.code)) + " for " + std::to_string(elems->size()) +
+               " events over the limit";
+    } else if (elems->empty()) {
+      if (r.code != errc::validation_failed) return "empty batch is not validation_failed";
+    } else {
+      if (r.code == errc::too_large) return "too_large within the batch limit";
+      bool too_deep = false;
+      for (const auto* e : *elems)
+        if (const auto* o = e->if_object())
+          if (const auto* p = o->if_contains("payload"); p && p->is_object())
+            too_deep = too_deep || depth(*p) > max_payload_depth;
+      if (too_deep && r.code != errc::invalid_json)
+        return "payload deeper than 256 levels is not invalid_json";
+      for (const auto& d : r.details)
+        if (d.index >= elems->size())
+          return "detail index " + std::to_string(d.index) + " out of range";
+    }
+  } else if (r.code == errc::validation_failed) {
+    return "validation_failed for a body boost::json rejects";
+  }
+  return check_error_body(r);
+}
+
+std::string check_one(std::string_view body, const json::value* root, std::size_t max_batch,
+                      ingest::parse_result& r) {
+  r = ingest::parse_publish(body, max_batch);
+  std::string p = r.code == errc::ok ? check_ok(r, root, max_batch) : check_error(r, root, max_batch);
+  if (!p.empty()) return "max_batch " + std::to_string(max_batch) + ": " + p;
+  return {};
+}
+
+}  // namespace
+
+std::string check_publish(std::string_view body) {
+  // An independent parse; depth 300 is above the service's body limit (259), so anything the
+  // service accepts must parse here.
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 300;
+  const json::value parsed = json::parse(body, ec, {}, opts);
+  const json::value* root = ec ? nullptr : &parsed;
+
+  ingest::parse_result big, small;
+  if (auto p = check_one(body, root, default_max_batch, big); !p.empty()) return p;
+  if (auto p = check_one(body, root, small_max_batch, small); !p.empty()) return p;
+  if (big.code == errc::ok) {
+    const bool fits = big.events.size() <= small_max_batch;
+    if (fits ? small.code != errc::ok || small.events.size() != big.events.size()
+             : small.code != errc::too_large)
+      return "limits disagree: " + std::to_string(big.events.size()) + " events ok at 10000, " +
+             code_name(small.code) + " at 2";
+  } else if (big.code != errc::too_large && small.code != big.code &&
+             small.code != errc::too_large) {
+    return std::string("limits disagree: ") + code_name(big.code) + " at 10000, " +
+           code_name(small.code) + " at 2";
+  }
+  return {};
+}
+
+std::string check_http(std::string_view bytes, std::size_t body_limit) {
+  const auto& http_category = make_error_code(http::error::end_of_stream).category();
+  std::size_t pos = 0;
+  // Pipelined requests, one parser each, as the session reads them; bounded.
+  for (int n = 0; n < 64 && pos < bytes.size(); ++n) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(header_limit));
+    parser.body_limit(body_limit);
+    boost::system::error_code ec;
+    for (int steps = 0; !parser.is_done(); ++steps) {
+      if (steps > 100000) return "request parser makes no progress";
+      if (pos >= bytes.size()) {
+        // The client sent nothing more and closed: what the session sees as end of stream.
+        parser.put_eof(ec);
+        break;
+      }
+      const std::size_t used =
+          parser.put(boost::asio::buffer(bytes.data() + pos, bytes.size() - pos), ec);
+      pos += used;
+      if (ec == http::error::need_more) {
+        // All the input is in the buffer, so needing more means the client stopped here.
+        if (used == 0 || pos >= bytes.size()) {
+          ec = {};
+          parser.put_eof(ec);
+          break;
+        }
+        ec = {};
+        continue;
+      }
+      if (ec) break;
+      if (used == 0 && !parser.is_done()) return "put() consumed nothing without an error";
+    }
+    if (ec) {
+      if (ec.category() != http_category) return "parser error outside Beast's http category";
+      return {};  // the session answers 400/413/431 (or closes) and drops the connection
+    }
+    if (!parser.is_done()) return {};
+    const auto& req = parser.get();
+    if (req.body().size() > body_limit)
+      return "body of " + std::to_string(req.body().size()) + " bytes past the limit";
+
+    const std::string_view target = req.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    auto routed = api::route(req.method(), path);
+    if (auto* r = std::get_if<api::reply>(&routed)) {
+      const auto status = static_cast<unsigned>(r->status);
+      if (status != 404 && status != 405) return "route replied " + std::to_string(status);
+      if (status == 405 && r->allow.empty()) return "405 without Allow";
+      boost::system::error_code jec;
+      const auto body = boost::json::parse(r->body, jec);
+      if (jec || !body.is_object()) return "route's reply is not a JSON object";
+    } else {
+      const auto ep = std::get<api::endpoint>(routed);
+      if (ep == api::endpoint::publish) {
+        if (req.method() != http::verb::post || path != "/publish")
+          return "routed to publish: " + std::string(target.substr(0, 100));
+        // The session's Content-Type rule: application/json with parameters, or absent.
+        bool json_body = true;
+        if (const auto ct = req.find(http::field::content_type); ct != req.end()) {
+          std::string_view type = ct->value();
+          type = type.substr(0, type.find(';'));
+          while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
+            type.remove_prefix(1);
+          while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+          json_body = boost::beast::iequals(type, "application/json");
+        }
+        if (json_body)
+          if (auto p = check_publish(req.body()); !p.empty()) return "publish: " + p;
+      } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        return "read endpoint routed for a method other than GET/HEAD";
+      }
+    }
+    if (!req.keep_alive()) return {};  // the session closes after answering
+  }
+  return {};
+}
+
+std::size_t body_limit_from_env() {
+  if (const char* v = std::getenv("AGG_FUZZ_BODY_LIMIT")) {
+    char* end = nullptr;
+    const auto n = std::strtoull(v, &end, 10);
+    if (end != v && *end == '\0' && n > 0) return static_cast<std::size_t>(n);
+  }
+  return default_body_limit;
+}
+
+}  // namespace agg::fuzz

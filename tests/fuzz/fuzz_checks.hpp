@@ -1,0 +1,43 @@
+#pragma once
+
+// The invariants the fuzz targets check, as plain functions: the libFuzzer entry points
+// (fuzz_publish_parser.cpp, fuzz_http_request.cpp) trap when one fails, and the regression
+// test (fuzz_regression_tests.cpp) runs every seed and every saved crash through the same
+// functions under Boost.Test, with any compiler.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace agg::fuzz {
+
+// Limits of the HTTP front, as in ingest/http_session.cpp.
+inline constexpr std::size_t header_limit = 16 * 1024;
+// Body limit of the HTTP target: small so that the fuzzer reaches the 413 path. Overridden by
+// the environment variable AGG_FUZZ_BODY_LIMIT (bytes).
+inline constexpr std::size_t default_body_limit = 4096;
+
+// parse_publish(body, max_batch) for max_batch 10000 (the default) and 2, checking:
+// - ok: 1..max_batch events, each passing the contract's field rules (checked here
+//   independently of ingest/validation.cpp), the fields equal the body's members, the payload
+//   re-parses as a JSON object equal (as a value, and by hash_json_value) to the sent one,
+//   and key_hash/content_hash are those of the event;
+// - error: code is invalid_json, too_large or validation_failed with a message, no events;
+//   validation_failed has details (indexes in range, known fields) or says the batch is empty;
+//   the error body built by api::error_reply is a JSON object {error, message, details};
+// - the two limits agree (ok with n events at 10000 <=> ok at 2 when n <= 2, else too_large);
+// - a body that boost::json rejects (depth 300) is never ok.
+// Returns "" when every invariant holds, else what failed.
+std::string check_publish(std::string_view body);
+
+// Feeds `bytes` to Beast's request_parser with the session's limits (header 16 KiB, body
+// `body_limit`), request after request (pipelining) as the session does, then for each complete
+// request api::route and, for POST /publish with a JSON (or absent) Content-Type,
+// check_publish(body). Checks that errors are Beast HTTP errors, the body never exceeds the
+// limit, route's replies are 404 or 405 with Allow and JSON bodies.
+std::string check_http(std::string_view bytes, std::size_t body_limit);
+
+// AGG_FUZZ_BODY_LIMIT or default_body_limit.
+std::size_t body_limit_from_env();
+
+}  // namespace agg::fuzz

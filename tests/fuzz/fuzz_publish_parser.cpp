@@ -1,0 +1,17 @@
+// libFuzzer target: POST /publish bodies -> agg::ingest::parse_publish (body shape, JSON,
+// validation), checking the invariants of fuzz_checks.hpp. Built by scripts/test-fuzz.
+#include "fuzz_checks.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string problem =
+      agg::fuzz::check_publish({reinterpret_cast<const char*>(data), size});
+  if (!problem.empty()) {
+    std::fprintf(stderr, "publish invariant failed: %s\n", problem.c_str());
+    std::abort();
+  }
+  return 0;
+}
