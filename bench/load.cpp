@@ -47,6 +47,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace {
 
 namespace asio = boost::asio;
@@ -573,6 +575,14 @@ std::optional<stats_snapshot> fetch_stats(const options& o, const tcp::resolver:
     }
 }
 
+// CPU seconds (user + system) this process has used so far, all threads.
+double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+    return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
 double ms_at(const std::vector<std::uint32_t>& sorted, double q) {
     if (sorted.empty()) return 0;
     const auto n = static_cast<double>(sorted.size());
@@ -645,6 +655,7 @@ int main(int argc, char** argv) {
     std::condition_variable done_cv;
     std::size_t running = workers.size();  // guarded by done_mu
 
+    const double cpu0 = cpu_seconds();
     const auto t0 = clock_type::now();
     std::vector<std::thread> threads;
     for (auto& wp : workers) {
@@ -690,6 +701,7 @@ int main(int argc, char** argv) {
         }
     }
     for (auto& t : threads) t.join();
+    const double cpu_used = cpu_seconds() - cpu0;
 
     // Merge the threads' results.
     thread_stats total;
@@ -737,7 +749,9 @@ int main(int argc, char** argv) {
               << "  failed          " << failures << " requests (" << total.events_failed << " events)";
     if (total.retries_503) std::cout << ", " << total.retries_503 << " resent after 503";
     std::cout << "\n"
-              << "  elapsed         " << fixed(elapsed, 3) << " s\n"
+              << "  elapsed         " << fixed(elapsed, 3) << " s (generator CPU " << fixed(cpu_used, 2) << " s, "
+              << fixed(cpu_used * 1e6 / static_cast<double>(std::max<std::uint64_t>(requests_ok, 1)), 1)
+              << " us per request)\n"
               << "  throughput      " << fixed(eps, 1) << " events/s, " << fixed(rps, 1) << " requests/s\n"
               << "  latency         p50 " << fixed(p50, 3) << " ms, p99 " << fixed(p99, 3) << " ms, max "
               << fixed(pmax, 3) << " ms\n"
@@ -797,6 +811,7 @@ int main(int argc, char** argv) {
               << " events_per_s=" << fixed(eps, 1) << " requests_per_s=" << fixed(rps, 1) << " p50_ms=" << fixed(p50, 3)
               << " p99_ms=" << fixed(p99, 3) << " max_ms=" << fixed(pmax, 3) << status_kv
               << " io_errors=" << total.io_errors << " timeouts=" << total.timeouts << " retries_503=" << total.retries_503
-              << " batch=" << opts.batch << " connections=" << opts.connections << " check=" << check << "\n";
+              << " batch=" << opts.batch << " connections=" << opts.connections << " cpu_s=" << fixed(cpu_used, 3)
+              << " check=" << check << "\n";
     return ok ? 0 : 1;
 }
