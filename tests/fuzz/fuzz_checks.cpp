@@ -303,8 +303,8 @@ std::string check_ok(const ingest::parse_result& r, const json::value* root, std
   return {};
 }
 
-std::string check_error(const ingest::parse_result& r, const json::value* root,
-                        std::size_t max_batch) {
+std::string check_error(const ingest::parse_result& r, std::string_view body_of_root,
+                        const json::value* root, std::size_t max_batch) {
   if (r.code != errc::invalid_json && r.code != errc::too_large &&
       r.code != errc::validation_failed)
     return std::string("unexpected error code ") + std::to_string(static_cast<int>(r.code));
@@ -343,6 +343,16 @@ std::string check_error(const ingest::parse_result& r, const json::value* root,
             too_deep = too_deep || depth(*p) > max_payload_depth;
       if (too_deep && r.code != errc::invalid_json)
         return "payload deeper than 256 levels is not invalid_json";
+      if (!too_deep && r.code == errc::invalid_json) {
+        // Only nesting can make a well-shaped JSON body invalid_json: the service parses with
+        // a body limit of 256 + 3 levels, so a body within that and payloads within 256
+        // levels must be taken.
+        boost::system::error_code ec;
+        json::parse_options opts;
+        opts.max_depth = max_payload_depth + 3;
+        json::parse(body_of_root, ec, {}, opts);
+        if (!ec) return "invalid_json for a body within the depth limits: " + r.message;
+      }
       for (const auto& d : r.details)
         if (d.index >= elems->size())
           return "detail index " + std::to_string(d.index) + " out of range";
@@ -356,7 +366,8 @@ std::string check_error(const ingest::parse_result& r, const json::value* root,
 std::string check_one(std::string_view body, const json::value* root, std::size_t max_batch,
                       ingest::parse_result& r) {
   r = ingest::parse_publish(body, max_batch);
-  std::string p = r.code == errc::ok ? check_ok(r, root, max_batch) : check_error(r, root, max_batch);
+  std::string p = r.code == errc::ok ? check_ok(r, root, max_batch)
+                                      : check_error(r, body, root, max_batch);
   if (!p.empty()) return "max_batch " + std::to_string(max_batch) + ": " + p;
   return {};
 }
