@@ -6,6 +6,9 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <string>
 #include <utility>
@@ -24,10 +27,21 @@ void check_nothing_stored(http_client& c) {
     BOOST_TEST(as_int(at(s, "unique_processed")) == 0);
 }
 
-// An event text with `levels` nesting levels in its payload (the payload object is level 1).
+// An event text with `levels` nesting levels in its payload (the payload object is level 1;
+// the innermost object holds a number, {"d":0}).
 std::string event_with_payload_depth(std::string const& id, std::size_t levels) {
     return R"({"topic":"deep","event_id":")" + id +
            R"(","timestamp":"2026-11-24T10:15:00Z","source":"s","payload":)" + nested_object_text(levels) + "}";
+}
+
+// The same with an empty innermost object: {"d":{"d":...{}}}.
+std::string event_with_empty_innermost(std::string const& id, std::size_t levels) {
+    std::string payload;
+    for (std::size_t i = 1; i < levels; ++i) payload += "{\"d\":";
+    payload += "{}";
+    payload.append(levels - 1, '}');
+    return R"({"topic":"deep","event_id":")" + id +
+           R"(","timestamp":"2026-11-24T10:15:00Z","source":"s","payload":)" + payload + "}";
 }
 
 }  // namespace
@@ -65,6 +79,7 @@ BOOST_AUTO_TEST_CASE(nesting_deeper_than_256_is_400) {
     log_on_failure guard(srv);
     auto c = make_client(srv);
     check_error(c.post_json("/publish", event_with_payload_depth("d257", 257)), 400, "invalid_json");
+    check_error(c.post_json("/publish", event_with_empty_innermost("e257", 257)), 400, "invalid_json");
     check_error(c.post_json("/publish", "[" + event_with_payload_depth("d300", 300) + "]"), 400, "invalid_json");
     // Deep enough to overflow a recursive parser's stack: must be a 400, not a crash.
     check_error(c.post_json("/publish", std::string(100000, '[') + std::string(100000, ']')), 400, "invalid_json");
@@ -77,18 +92,39 @@ BOOST_AUTO_TEST_CASE(payload_nesting_of_exactly_256_is_accepted) {
     server_process srv;
     log_on_failure guard(srv);
     auto c = make_client(srv);
-    check_publish(c.post_json("/publish", event_with_payload_depth("single", 256)), 1, 1, 0,
-                  {{"deep", "single", "accepted"}});
-    check_publish(c.post_json("/publish", "[" + event_with_payload_depth("array", 256) + "]"), 1, 1, 0,
-                  {{"deep", "array", "accepted"}});
-    check_publish(c.post_json("/publish", "{\"events\":[" + event_with_payload_depth("envelope", 256) + "]}"), 1, 1, 0,
-                  {{"deep", "envelope", "accepted"}});
+    struct shape {
+        std::string id, body, payload;
+    };
+    std::string const leaf_number = nested_object_text(256);  // innermost {"d":0}
+    std::string empty_innermost;                                // innermost {}
+    for (int i = 1; i < 256; ++i) empty_innermost += "{\"d\":";
+    empty_innermost += "{}" + std::string(255, '}');
+    std::vector<shape> shapes = {
+        {"empty-innermost", event_with_empty_innermost("empty-innermost", 256), empty_innermost},
+        {"single", event_with_payload_depth("single", 256), leaf_number},
+        {"array", "[" + event_with_payload_depth("array", 256) + "]", leaf_number},
+        {"envelope", "{\"events\":[" + event_with_payload_depth("envelope", 256) + "]}", leaf_number},
+    };
+    std::size_t accepted = 0;
+    for (auto const& sh : shapes) {
+        BOOST_TEST_CONTEXT("payload of 256 levels, " << sh.id) {
+            auto r = c.post_json("/publish", sh.body);
+            BOOST_TEST(r.status == 200u, r.status << " " << r.body);
+            if (r.status == 200u) {
+                check_publish(r, 1, 1, 0, {{"deep", sh.id, "accepted"}});
+                ++accepted;
+            }
+        }
+    }
     auto events = fetch_all_events(c);
-    BOOST_TEST_REQUIRE(events.size() == 3u);
-    auto const want = parse_json(nested_object_text(256));
+    BOOST_TEST(events.size() == accepted);
     for (auto const& e : events) {
-        BOOST_TEST(depth_of(at(e, "payload")) == 256u);
-        BOOST_TEST((at(e, "payload") == want));
+        auto id = as_string(at(e, "event_id"));
+        BOOST_TEST_CONTEXT("stored " << id) {
+            BOOST_TEST(depth_of(at(e, "payload")) == 256u);
+            for (auto const& sh : shapes)
+                if (sh.id == id) BOOST_TEST((at(e, "payload") == parse_json(sh.payload)));
+        }
     }
 }
 
@@ -328,11 +364,11 @@ BOOST_AUTO_TEST_CASE(unknown_path_is_404) {
     check_nothing_stored(c);
 }
 
-// Deterministic overload: --queue-capacity 10 means the intake queue holds 10 events, so a
-// request of 11 valid events can never be taken and is refused whole with 503, while a
-// request of 10 fits an empty queue. (A race between concurrent publishers and the
-// consumer would not be deterministic, so the test does not rely on one.)
-BOOST_AUTO_TEST_CASE(request_larger_than_queue_capacity_is_503_overloaded) {
+// A request with more events than the intake queue can ever hold. CONTRACT.md does not
+// name this case: 503 says "not now" (and a publisher would retry it forever), 413 says
+// "never". Either is accepted here as long as the request is refused whole with the
+// matching error body; the service answers 413 too_large (to be documented in the README).
+BOOST_AUTO_TEST_CASE(request_larger_than_queue_capacity_is_refused_whole) {
     server_process srv({.args = {"--queue-capacity", "10"}});
     log_on_failure guard(srv);
     auto c = make_client(srv);
@@ -344,20 +380,105 @@ BOOST_AUTO_TEST_CASE(request_larger_than_queue_capacity_is_503_overloaded) {
     auto ok = c.post_json("/publish", array_body(batch("fits-", 10)));
     BOOST_TEST(ok.status == 200u, ok.body);
     auto r = c.post_json("/publish", array_body(batch("over-", 11)));
-    check_error(r, 503, "overloaded");
-    auto retry = r.header("Retry-After");
-    BOOST_TEST_REQUIRE(retry.has_value(), "Retry-After present");
-    BOOST_TEST((!retry->empty() && std::all_of(retry->begin(), retry->end(), [](char ch) { return ch >= '0' && ch <= '9'; })),
-               "Retry-After is delay-seconds: " << *retry);
+    BOOST_TEST((r.status == 413u || r.status == 503u), r.status << " " << r.body);
+    if (r.status == 503u) {
+        check_error(r, 503, "overloaded");
+        BOOST_TEST(r.header("Retry-After").has_value());
+    } else {
+        check_error(r, 413, "too_large");
+    }
     auto events = fetch_all_events(c);
     BOOST_TEST(events.size() == 10u);
     auto s = get_stats(c);
     check_stats(s, {10, 10, 0, 0, {{"q", 10}}});
-    BOOST_TEST(as_int(at(as_object(at(s, "rejected")), "overloaded")) == 1);
+    BOOST_TEST(as_int(at(as_object(at(s, "queue")), "capacity")) == 10);
+    BOOST_TEST(c.post_json("/publish", array_body(batch("after-", 3))).status == 200u);
+}
+
+// Overload: a queue of 10 events, one request per commit (--batch-max 1) and synchronous
+// commits (--sync full), and 8 clients each sending requests of 10 new events. The queue
+// holds one request while the consumer commits another, so concurrent requests get 503.
+// Which requests are refused depends on timing, so the test asserts what holds for every
+// interleaving: each answer is 200 or 503 overloaded with Retry-After; a refused request
+// leaves no trace (its events are never sent again, so none of them may be stored);
+// rejected.overloaded counts the 503s; the counters agree with the 200s. It runs until it
+// has seen 503s (practically always within a few hundred requests; limit 15 s).
+BOOST_AUTO_TEST_CASE(concurrent_overload_is_503_with_retry_after_and_refuses_whole_requests) {
+    server_process srv({.args = {"--queue-capacity", "10", "--batch-max", "1", "--sync", "full"}});
+    log_on_failure guard(srv);
+    constexpr std::size_t threads = 8;
+    std::mutex mu;
+    std::set<event_key> acked, refused;  // guarded by mu
+    std::vector<std::string> unexpected;  // guarded by mu
+    std::size_t ok = 0, overloaded = 0;   // guarded by mu
+    std::atomic<bool> stop{false};
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            http_client c(srv.host(), srv.port());
+            for (std::size_t n = 0; !stop.load(); ++n) {
+                std::vector<json::object> batch;
+                std::vector<event_key> keys;
+                for (std::size_t i = 0; i < 10; ++i) {
+                    keys.emplace_back("ovl", "t" + std::to_string(t) + "-r" + std::to_string(n) + "-e" + std::to_string(i));
+                    batch.push_back(make_event(keys.back().first, keys.back().second));
+                }
+                http_response r;
+                auto ec = c.try_request(verb::post, "/publish", array_body(batch), {{"Content-Type", "application/json"}}, r);
+                std::lock_guard lock(mu);
+                if (ec) {
+                    unexpected.push_back("I/O error: " + ec.message());
+                    return;
+                }
+                if (r.status == 200) {
+                    ++ok;
+                    acked.insert(keys.begin(), keys.end());
+                } else if (r.status == 503) {
+                    ++overloaded;
+                    refused.insert(keys.begin(), keys.end());
+                    auto retry = r.header("Retry-After");
+                    bool const retry_ok = retry && !retry->empty() &&
+                                          std::all_of(retry->begin(), retry->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+                    bool body_ok = false;
+                    try {
+                        auto const doc = r.json();
+                        auto const& o = as_object(doc);
+                        body_ok = as_string(at(o, "error")) == "overloaded" && at(o, "message").is_string() &&
+                                  at(o, "details").is_array();
+                    } catch (std::exception const&) {
+                    }
+                    if (!retry_ok || !body_ok)
+                        unexpected.push_back("503 without Retry-After seconds or error body: " +
+                                             (retry ? *retry : std::string("(no Retry-After)")) + " " + r.body);
+                } else {
+                    unexpected.push_back("status " + std::to_string(r.status) + ": " + r.body);
+                }
+                if ((overloaded >= 20 && ok >= 20) || std::chrono::steady_clock::now() > deadline) stop = true;
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    BOOST_TEST_MESSAGE("overload: " << ok << " requests accepted, " << overloaded << " refused with 503");
+    BOOST_TEST(unexpected.empty(), unexpected.size() << " unexpected answers, first: " << (unexpected.empty() ? "" : unexpected[0]));
+    BOOST_TEST(overloaded > 0u, "no 503 within 15 s of overload");
+    BOOST_TEST(ok > 0u);
+
+    auto c = make_client(srv);
+    auto const events = fetch_all_events(c);
+    std::set<event_key> stored;
+    for (auto const& e : events) stored.insert(key_of(e));
+    BOOST_TEST(stored.size() == events.size());
+    BOOST_TEST((stored == acked), "stored " << stored.size() << " events, acknowledged " << acked.size());
+    std::size_t leaked = 0;
+    for (auto const& k : refused) leaked += stored.count(k);
+    BOOST_TEST(leaked == 0u, "events of 503 requests were stored");
+    auto const s = get_stats(c);
+    check_stats(s, {static_cast<std::int64_t>(10 * ok), static_cast<std::int64_t>(10 * ok), 0, 0,
+                    {{"ovl", static_cast<std::int64_t>(10 * ok)}}});
+    BOOST_TEST(as_int(at(as_object(at(s, "rejected")), "overloaded")) == static_cast<std::int64_t>(overloaded));
     BOOST_TEST(as_int(at(as_object(at(s, "rejected")), "invalid")) == 0);
     BOOST_TEST(as_int(at(as_object(at(s, "queue")), "capacity")) == 10);
-    // The service still takes requests that fit.
-    BOOST_TEST(c.post_json("/publish", array_body(batch("after-", 3))).status == 200u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
