@@ -107,7 +107,9 @@ unsigned first_status(std::string_view raw) {
   return v;
 }
 
-std::string binary_path() { return AGG_BINARY; }
+std::string binary_path() {
+  return AGG_BINARY;
+}
 
 run_result run_binary(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   std::vector<std::string> all{binary_path()};
@@ -243,15 +245,15 @@ std::set<event_key> check_store_consistent(http_client& c, const std::set<event_
       if (lost++ == 0) first_lost = k.first + "/" + k.second;
     }
   BOOST_TEST(doubles == 0u, "keys stored more than once: " << doubles);
-  BOOST_TEST(lost == 0u, "acknowledged events missing: " << lost << " (first " << first_lost << ")");
+  BOOST_TEST(lost == 0u,
+             "acknowledged events missing: " << lost << " (first " << first_lost << ")");
   BOOST_TEST(strangers == 0u, "stored events that were never sent: " << strangers);
 
   const auto stats = get_stats(c);
   BOOST_TEST_CONTEXT("stats " << to_text(stats)) {
     const auto unique = as_int(at(stats, "unique_processed"));
     BOOST_TEST(unique == static_cast<std::int64_t>(events.size()));
-    BOOST_TEST(as_int(at(stats, "received")) ==
-               unique + as_int(at(stats, "duplicate_dropped")));
+    BOOST_TEST(as_int(at(stats, "received")) == unique + as_int(at(stats, "duplicate_dropped")));
     BOOST_TEST(sum_topic_counts(stats) == unique);
     for (const auto& [topic, n] : per_topic) {
       const auto& counts = as_object(at(stats, "topic_counts"));

@@ -31,7 +31,8 @@ class posix_conn {
   posix_conn& operator=(const posix_conn&) = delete;
 
   // false when the connection cannot be made (the error stays in errno).
-  bool connect(std::uint16_t port, std::chrono::milliseconds recv_timeout = std::chrono::seconds(10));
+  bool connect(std::uint16_t port,
+               std::chrono::milliseconds recv_timeout = std::chrono::seconds(10));
   // Writes everything; false on an error (reset, closed).
   bool send_all(std::string_view bytes);
   void shutdown_write();

@@ -105,8 +105,8 @@ BOOST_AUTO_TEST_CASE(huge_headers_get_431) {
   std::string many;
   for (int i = 0; i < 2000; ++i) many += "X-Filler-" + std::to_string(i) + ": aaaaaaaaaa\r\n";
   const std::vector<attack> attacks{
-      {"one 20 KiB header", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
-                                "\r\n\r\n"},
+      {"one 20 KiB header",
+       "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n"},
       {"2000 small headers", "GET /health HTTP/1.1\r\nHost: x\r\n" + many + "\r\n"},
       {"20 KiB target", "GET /events?topic=" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n"},
       {"1 MiB header, no end", "GET /health HTTP/1.1\r\nX-Big: " + std::string(1 << 20, 'b')},
@@ -135,9 +135,10 @@ BOOST_AUTO_TEST_CASE(body_shorter_than_content_length_is_not_stored) {
   log_on_failure guard(srv);
   const std::string body = single_body(make_event("short.body", "s1"));
   // Headers promise 100 bytes more than are sent; then the client half-closes.
-  const std::string bytes = "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            "Content-Length: " +
-                            std::to_string(body.size() + 100) + "\r\n\r\n" + body;
+  const std::string bytes =
+      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size() + 100) + "\r\n\r\n" + body;
   posix_conn conn;
   BOOST_TEST_REQUIRE(conn.connect(srv.port(), 10s));
   conn.send_all(bytes);
@@ -171,9 +172,10 @@ BOOST_AUTO_TEST_CASE(body_longer_than_content_length_is_the_next_request) {
   // A Content-Length shorter than the JSON: the truncated body is not JSON.
   posix_conn conn2;
   BOOST_TEST_REQUIRE(conn2.connect(srv.port(), 10s));
-  conn2.send_all("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 "Content-Length: 10\r\nConnection: close\r\n\r\n" +
-                 single_body(make_event("long.body", "l2")));
+  conn2.send_all(
+      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 10\r\nConnection: close\r\n\r\n" +
+      single_body(make_event("long.body", "l2")));
   conn2.shutdown_write();
   const std::string answer2 = conn2.read_until_close(&timed_out);
   BOOST_TEST(first_status(answer2) == 400u, "answer: " << answer2.substr(0, 300));
@@ -200,9 +202,10 @@ BOOST_AUTO_TEST_CASE(chunked_body_is_accepted) {
   chunked += "0\r\n\r\n";
   raw_connection conn(srv.host(), srv.port(), 10s);
   conn.open();
-  conn.send("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n" +
-            chunked);
+  conn.send(
+      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n" +
+      chunked);
   const auto r = conn.receive();
   check_publish(r, 2, 2, 0, {{"chunked", "c1", "accepted"}, {"chunked", "c2", "accepted"}});
   BOOST_TEST(stored_count(srv) == 2);
@@ -227,17 +230,18 @@ BOOST_AUTO_TEST_CASE(slowloris_does_not_starve_a_normal_client) {
       if (c.is_open()) c.send_all(std::string_view(header).substr(round % header.size(), 1));
     const auto t0 = std::chrono::steady_clock::now();
     http_response r;
-    const auto ec = normal.try_request(
-        boost::beast::http::verb::post, "/publish",
-        single_body(make_event("slowloris", "n" + std::to_string(round))),
-        {{"Content-Type", "application/json"}}, r);
+    const auto ec =
+        normal.try_request(boost::beast::http::verb::post, "/publish",
+                           single_body(make_event("slowloris", "n" + std::to_string(round))),
+                           {{"Content-Type", "application/json"}}, r);
     worst = std::max(worst, std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::steady_clock::now() - t0));
     if (!ec && r.status == 200) ++answered;
     std::this_thread::sleep_for(100ms);
   }
   std::cout << "slowloris: " << trickling << " trickling connections, normal client answered "
-            << answered << "/30, worst latency " << static_cast<double>(worst.count()) / 1000.0 << " ms\n";
+            << answered << "/30, worst latency " << static_cast<double>(worst.count()) / 1000.0
+            << " ms\n";
   BOOST_TEST(answered == 30);
   conns.clear();
   BOOST_TEST(stored_count(srv) == 30);
@@ -317,7 +321,8 @@ BOOST_AUTO_TEST_CASE(pipelining_flood_is_answered_in_order) {
     if (ok && i % 3 == 0) {
       const auto doc = r.json();
       const auto& res = as_array(at(as_object(doc), "results"));
-      ok = res.size() == 1 && as_string(at(as_object(res[0]), "event_id")) == "f" + std::to_string(i);
+      ok = res.size() == 1 &&
+           as_string(at(as_object(res[0]), "event_id")) == "f" + std::to_string(i);
     } else if (ok && i % 3 == 1) {
       ok = r.body.find("\"ok\"") != std::string::npos;
     } else if (ok) {
@@ -344,8 +349,9 @@ BOOST_AUTO_TEST_CASE(deeply_nested_json_is_400) {
   check_error(c.post_json("/publish", with_payload(nested_object_text(257))), 400, "invalid_json");
   // 100,000 open brackets: refused without recursion trouble.
   check_error(c.post_json("/publish", std::string(100000, '[')), 400, "invalid_json");
-  check_error(c.post_json("/publish", with_payload(std::string(50000, '[') + std::string(50000, ']'))),
-              400, "invalid_json");
+  check_error(
+      c.post_json("/publish", with_payload(std::string(50000, '[') + std::string(50000, ']'))), 400,
+      "invalid_json");
   check_error(c.post_json("/publish", "[" + with_payload(nested_object_text(300)) + "]"), 400,
               "invalid_json");
   // 256 levels is the contract's limit and is stored.
@@ -363,17 +369,17 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_400) {
   auto c = make_client(srv);
   const std::string tail =
       R"(","event_id":"u","timestamp":"2026-11-24T10:15:00Z","source":"s","payload":{}})";
-  for (const std::string bad : {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "caf\xc3",
-                                "\xe2\x82"}) {
+  for (const std::string bad :
+       {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "caf\xc3", "\xe2\x82"}) {
     BOOST_TEST_CONTEXT("topic with " << bad.size() << " invalid bytes") {
       check_error(c.post_json("/publish", R"({"topic":")" + bad + tail), 400, "invalid_json");
     }
   }
   // Invalid UTF-8 inside the payload is just as invalid.
-  check_error(c.post_json("/publish",
-                          R"({"topic":"t","event_id":"u","timestamp":"2026-11-24T10:15:00Z",)"
-                          R"("source":"s","payload":{"k":"\xff"}})"),
-              400, "invalid_json");
+  check_error(
+      c.post_json("/publish", R"({"topic":"t","event_id":"u","timestamp":"2026-11-24T10:15:00Z",)"
+                              R"("source":"s","payload":{"k":"\xff"}})"),
+      400, "invalid_json");
   // A lone surrogate escape is not a Unicode scalar value: not UTF-8 once unescaped.
   const auto lone = c.post_json("/publish", R"({"topic":"\ud800)" + tail);
   BOOST_TEST((lone.status == 400u || lone.status == 422u), "lone surrogate: " << lone.body);
@@ -388,7 +394,8 @@ BOOST_AUTO_TEST_CASE(nul_in_strings) {
   const std::string ts = R"("timestamp":"2026-11-24T10:15:00Z")";
   for (const std::string field : {"topic", "event_id", "source"}) {
     BOOST_TEST_CONTEXT("\\u0000 in " << field) {
-      std::string body = R"({"topic":"nul","event_id":"n","source":"s",)" + ts + R"(,"payload":{}})";
+      std::string body =
+          R"({"topic":"nul","event_id":"n","source":"s",)" + ts + R"(,"payload":{}})";
       const auto at_field = body.find("\"" + field + "\":\"") + field.size() + 4;
       body.insert(at_field, "a\\u0000b");
       const auto err = check_error(c.post_json("/publish", body), 422, "validation_failed");

@@ -19,12 +19,14 @@ namespace {
 
 server_config slow_small_queue() {
   server_config cfg;
-  cfg.args = {"--queue-capacity", "8", "--batch-max", "2", "--linger-ms", "0", "--sync", "full",
-              "--threads", "2"};
+  cfg.args = {"--queue-capacity", "8",    "--batch-max", "2", "--linger-ms", "0",
+              "--sync",           "full", "--threads",   "2"};
   return cfg;
 }
 
-std::string topic_for(std::size_t n) { return "overload." + std::to_string(n % 3); }
+std::string topic_for(std::size_t n) {
+  return "overload." + std::to_string(n % 3);
+}
 
 }  // namespace
 
@@ -51,15 +53,17 @@ BOOST_AUTO_TEST_CASE(full_queue_is_503_with_retry_after_and_stores_nothing_of_it
           events.push_back(make_event(keys.back().first, keys.back().second));
         }
         http_response res;
-        const auto ec = c.try_request(boost::beast::http::verb::post, "/publish",
-                                      array_body(events), {{"Content-Type", "application/json"}}, res);
+        const auto ec =
+            c.try_request(boost::beast::http::verb::post, "/publish", array_body(events),
+                          {{"Content-Type", "application/json"}}, res);
         std::lock_guard lk(mu);
         if (ec) {
           unexpected.push_back("I/O error " + ec.message());
         } else if (res.status == 200) {
           ++ok;
           acked.insert(keys.begin(), keys.end());
-        } else if (res.status == 503 && res.header("Retry-After") == std::optional<std::string>("1") &&
+        } else if (res.status == 503 &&
+                   res.header("Retry-After") == std::optional<std::string>("1") &&
                    res.body.find("\"overloaded\"") != std::string::npos) {
           ++overloaded;
           refused.insert(keys.begin(), keys.end());
@@ -70,10 +74,11 @@ BOOST_AUTO_TEST_CASE(full_queue_is_503_with_retry_after_and_stores_nothing_of_it
       }
     });
   for (auto& th : pool) th.join();
-  std::cout << "overload: " << ok << " requests 200, " << overloaded
-            << " 503 overloaded, peak RSS " << vm_hwm_kib(srv.pid()) << " KiB\n";
-  BOOST_TEST(unexpected.empty(), "unexpected answers: " << unexpected.size() << " first: "
-                                                        << (unexpected.empty() ? "" : unexpected[0]));
+  std::cout << "overload: " << ok << " requests 200, " << overloaded << " 503 overloaded, peak RSS "
+            << vm_hwm_kib(srv.pid()) << " KiB\n";
+  BOOST_TEST(unexpected.empty(),
+             "unexpected answers: " << unexpected.size()
+                                    << " first: " << (unexpected.empty() ? "" : unexpected[0]));
   BOOST_TEST(ok + overloaded == threads * requests);
   BOOST_TEST(overloaded > 0u, "a queue of 8 events refuses some of 24 concurrent 3-event requests");
   BOOST_TEST(ok > 0u);

@@ -92,7 +92,8 @@ BOOST_AUTO_TEST_CASE(disk_full_then_restart_with_space) {
     std::vector<json::object> events;
     std::vector<event_key> keys;
     for (int i = 0; i < 4; ++i) {
-      keys.emplace_back("disk." + std::to_string(i % 2), "r" + std::to_string(requests) + "-" + std::to_string(i));
+      keys.emplace_back("disk." + std::to_string(i % 2),
+                        "r" + std::to_string(requests) + "-" + std::to_string(i));
       events.push_back(padded_event(keys.back().first, keys.back().second, 2000));
     }
     sent.insert(keys.begin(), keys.end());
@@ -216,8 +217,9 @@ BOOST_AUTO_TEST_CASE(corrupt_files_are_refused_and_left_untouched) {
 BOOST_AUTO_TEST_CASE(foreign_sqlite_databases_are_refused_and_left_untouched) {
   temp_dir dir("agg-faults-");
   const auto users = dir.path() / "users.db";
-  sql(users, "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); "
-             "INSERT INTO users(name) VALUES ('ada'), ('grace');");
+  sql(users,
+      "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); "
+      "INSERT INTO users(name) VALUES ('ada'), ('grace');");
   refuses(users, "a foreign database with a table");
 
   const auto other_app = dir.path() / "other-app.db";

@@ -106,8 +106,8 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& value) {
 std::string timestamp_rule(std::string_view s) {
   int y, mo, d, h, mi, sec = 0;
   auto bad = [&] { return "timestamp '" + std::string(s.substr(0, 64)) + "' is not a date-time"; };
-  if (!digits(s, 0, 4, y) || s.size() < 16 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+  if (!digits(s, 0, 4, y) || s.size() < 16 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
       !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi))
     return bad();
   std::size_t i = 16;
@@ -202,9 +202,9 @@ const char* code_name(errc c) {
 // details of r, and the status matches the code.
 std::string check_error_body(const ingest::parse_result& r) {
   const auto rep = api::error_reply(r.code, r.message, r.details);
-  const unsigned want = r.code == errc::invalid_json  ? 400u
-                        : r.code == errc::too_large   ? 413u
-                                                      : 422u;
+  const unsigned want = r.code == errc::invalid_json ? 400u
+                        : r.code == errc::too_large  ? 413u
+                                                     : 422u;
   if (static_cast<unsigned>(rep.status) != want)
     return "error_reply status " + std::to_string(static_cast<unsigned>(rep.status)) + " for " +
            code_name(r.code);
@@ -252,7 +252,8 @@ std::optional<std::vector<const json::value*>> elements(const json::value& root)
   return std::nullopt;
 }
 
-std::string check_ok(const ingest::parse_result& r, const json::value* root, std::size_t max_batch) {
+std::string check_ok(const ingest::parse_result& r, const json::value* root,
+                     std::size_t max_batch) {
   if (r.events.empty() || r.events.size() > max_batch)
     return "ok with " + std::to_string(r.events.size()) + " events (limit " +
            std::to_string(max_batch) + ")";
@@ -366,8 +367,8 @@ std::string check_error(const ingest::parse_result& r, std::string_view body_of_
 std::string check_one(std::string_view body, const json::value* root, std::size_t max_batch,
                       ingest::parse_result& r) {
   r = ingest::parse_publish(body, max_batch);
-  std::string p = r.code == errc::ok ? check_ok(r, root, max_batch)
-                                      : check_error(r, body, root, max_batch);
+  std::string p =
+      r.code == errc::ok ? check_ok(r, root, max_batch) : check_error(r, body, root, max_batch);
   if (!p.empty()) return "max_batch " + std::to_string(max_batch) + ": " + p;
   return {};
 }
@@ -463,7 +464,8 @@ std::string check_http(std::string_view bytes, std::size_t body_limit) {
           type = type.substr(0, type.find(';'));
           while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
             type.remove_prefix(1);
-          while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+          while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
+            type.remove_suffix(1);
           json_body = boost::beast::iequals(type, "application/json");
         }
         if (json_body)

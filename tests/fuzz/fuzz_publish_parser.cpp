@@ -7,8 +7,7 @@
 #include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string problem =
-      agg::fuzz::check_publish({reinterpret_cast<const char*>(data), size});
+  const std::string problem = agg::fuzz::check_publish({reinterpret_cast<const char*>(data), size});
   if (!problem.empty()) {
     std::fprintf(stderr, "publish invariant failed: %s\n", problem.c_str());
     std::abort();

@@ -42,7 +42,9 @@ BOOST_AUTO_TEST_CASE(publish_inputs_keep_the_invariants) {
   const auto files = inputs("publish");
   BOOST_TEST(files.size() >= 10u);  // the committed seed corpus
   for (const auto& f : files) {
-    BOOST_TEST_CONTEXT(f.string()) { BOOST_TEST(agg::fuzz::check_publish(read_file(f)) == ""); }
+    BOOST_TEST_CONTEXT(f.string()) {
+      BOOST_TEST(agg::fuzz::check_publish(read_file(f)) == "");
+    }
   }
 }
 
