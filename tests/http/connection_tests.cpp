@@ -2,6 +2,7 @@
 #define BOOST_TEST_DYN_LINK
 #include "test_support.hpp"
 
+#include <cstdio>
 #include <string>
 
 using namespace agg::test;
@@ -95,6 +96,43 @@ BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
     std::string rest;
     BOOST_TEST(!conn.read_until_close(rest), "server closes the connection");
     BOOST_TEST(rest.empty());
+}
+
+// Publishers that stream their body send it chunked (no Content-Length).
+BOOST_AUTO_TEST_CASE(chunked_body_is_accepted) {
+    server_process srv;
+    log_on_failure guard(srv);
+    std::string const host = srv.host() + ":" + std::to_string(srv.port());
+    std::string const body = array_body({make_event("chunk", "1"), make_event("chunk", "2")});
+    std::string const half1 = body.substr(0, body.size() / 2), half2 = body.substr(body.size() / 2);
+    auto hex = [](std::size_t n) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%zx", n);
+        return std::string(buf);
+    };
+    raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+    conn.open();
+    conn.send("POST /publish HTTP/1.1\r\nHost: " + host +
+              "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(half1.size()) +
+              "\r\n" + half1 + "\r\n" + hex(half2.size()) + "\r\n" + half2 + "\r\n0\r\n\r\n");
+    check_publish(conn.receive(), 2, 2, 0, {{"chunk", "1", "accepted"}, {"chunk", "2", "accepted"}});
+}
+
+BOOST_AUTO_TEST_CASE(chunked_body_over_max_body_is_413) {
+    server_process srv({.args = {"--max-body", "1000"}});
+    log_on_failure guard(srv);
+    std::string const host = srv.host() + ":" + std::to_string(srv.port());
+    std::string const chunk(600, ' ');  // whitespace: valid JSON padding, 3 x 600 > 1000
+    std::string req = "POST /publish HTTP/1.1\r\nHost: " + host +
+                      "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 3; ++i) req += "258\r\n" + chunk + "\r\n";  // 0x258 == 600
+    req += "1\r\n1\r\n0\r\n\r\n";
+    raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+    conn.open();
+    conn.send(req);
+    check_error(conn.receive(), 413, "too_large");
+    auto c = make_client(srv);
+    BOOST_TEST(fetch_all_events(c).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,28 @@
+# ctest guard: every top-level Boost.Test suite of http_tests is registered as an
+# http.<suite> ctest entry, so a new suite cannot silently stay out of CI.
+cmake_minimum_required(VERSION 3.25)
+# Usage: cmake -DTEST_BINARY=<path> -DSUITES=a,b,c -P check_suites.cmake
+string(REPLACE "," ";" SUITES "${SUITES}")
+execute_process(COMMAND ${TEST_BINARY} --list_content
+                ERROR_VARIABLE listing OUTPUT_VARIABLE listing_out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${TEST_BINARY} --list_content failed (${rc})")
+endif()
+string(APPEND listing "${listing_out}")
+string(REPLACE "\n" ";" lines "${listing}")
+set(found "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^([A-Za-z0-9_]+)\\*?$")
+    list(APPEND found ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+foreach(suite IN LISTS found)
+  if(NOT suite IN_LIST SUITES)
+    message(FATAL_ERROR "suite '${suite}' is not registered with ctest: add it to _agg_http_suites in tests/http/CMakeLists.txt")
+  endif()
+endforeach()
+foreach(suite IN LISTS SUITES)
+  if(NOT suite IN_LIST found)
+    message(FATAL_ERROR "registered suite '${suite}' does not exist in http_tests")
+  endif()
+endforeach()
