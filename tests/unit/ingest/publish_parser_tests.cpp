@@ -1,0 +1,140 @@
+#include "ingest/publish_parser.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace agg;
+using agg::ingest::parse_publish;
+
+namespace {
+
+std::string event_json(const std::string& id, const std::string& extra = "") {
+  return R"({"topic":"order.paid","event_id":")" + id +
+         R"(","timestamp":"2026-11-24T10:15:00Z","source":"billing","payload":{"amount":42.5})" +
+         extra + "}";
+}
+
+std::string nested_payload(int depth) {
+  // payload object at level 1, each further level one more {"a": ...}
+  std::string s = "{}";
+  for (int i = 1; i < depth; ++i) s = "{\"a\":" + s + "}";
+  return R"({"topic":"t","event_id":"e","timestamp":"2026-11-24T10:15:00Z","source":"s","payload":)" +
+         s + "}";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(publish_parser)
+
+BOOST_AUTO_TEST_CASE(three_shapes) {
+  const auto one = parse_publish(event_json("a"), 10);
+  BOOST_TEST((one.code == errc::ok));
+  BOOST_REQUIRE(one.events.size() == 1u);
+  BOOST_TEST(one.events[0].topic == "order.paid");
+  BOOST_TEST(one.events[0].event_id == "a");
+  BOOST_TEST(one.events[0].timestamp == "2026-11-24T10:15:00Z");
+  BOOST_TEST(one.events[0].source == "billing");
+  BOOST_TEST(one.events[0].payload == R"({"amount":42.5})");
+
+  const auto arr = parse_publish("[" + event_json("a") + "," + event_json("b") + "]", 10);
+  BOOST_TEST((arr.code == errc::ok));
+  BOOST_REQUIRE(arr.events.size() == 2u);
+  BOOST_TEST(arr.events[1].event_id == "b");
+
+  const auto wrapped = parse_publish(R"({"events":[)" + event_json("c") + "]}", 10);
+  BOOST_TEST((wrapped.code == errc::ok));
+  BOOST_REQUIRE(wrapped.events.size() == 1u);
+  BOOST_TEST(wrapped.events[0].event_id == "c");
+}
+
+BOOST_AUTO_TEST_CASE(extra_fields_ignored_and_content_hash_ignores_key_order) {
+  const auto a = parse_publish(event_json("a", R"(,"extra":[1,2])"), 10);
+  const auto b = parse_publish(
+      R"({"payload":{ "amount" : 42.5 },"source":"billing","timestamp":"2026-11-24T10:15:00Z","event_id":"a","topic":"order.paid"})",
+      10);
+  BOOST_REQUIRE((a.code == errc::ok && b.code == errc::ok));
+  BOOST_TEST(a.events[0].key_hash == b.events[0].key_hash);
+  BOOST_TEST(a.events[0].content_hash == b.events[0].content_hash);
+  std::string changed = event_json("a");
+  changed.replace(changed.find("42.5"), 4, "43");
+  const auto c = parse_publish(changed, 10);
+  BOOST_REQUIRE((c.code == errc::ok));
+  BOOST_TEST(c.events[0].content_hash != a.events[0].content_hash);
+}
+
+BOOST_AUTO_TEST_CASE(not_json_or_wrong_shape_is_invalid_json) {
+  for (const char* body : {"", "{", "not json", "\"a string\"", "42", "null", "[1,2",
+                           "{\"events\": 5}", "{} {}", "\xff\xfe"}) {
+    const auto r = parse_publish(body, 10);
+    BOOST_TEST((r.code == errc::invalid_json), body);
+    BOOST_TEST(r.events.empty());
+  }
+  // Invalid UTF-8 inside a string.
+  BOOST_TEST((parse_publish(event_json("\xc3\x28"), 10).code == errc::invalid_json));
+}
+
+BOOST_AUTO_TEST_CASE(payload_depth_256_accepted_257_refused) {
+  const auto ok = parse_publish(nested_payload(256), 10);
+  BOOST_TEST((ok.code == errc::ok));
+  const auto deep = parse_publish(nested_payload(257), 10);
+  BOOST_TEST((deep.code == errc::invalid_json));
+  BOOST_TEST(deep.message == "payload of event 0 is nested deeper than 256 levels");
+  const auto wrapped = parse_publish("{\"events\":[" + nested_payload(256) + "]}", 10);
+  BOOST_TEST((wrapped.code == errc::ok));
+  const auto brackets = parse_publish(std::string(5000, '['), 10);
+  BOOST_TEST((brackets.code == errc::invalid_json));
+  BOOST_TEST(brackets.message == "body is nested deeper than 256 levels");
+}
+
+BOOST_AUTO_TEST_CASE(batch_limits) {
+  const auto empty = parse_publish("[]", 10);
+  BOOST_TEST((empty.code == errc::validation_failed));
+  BOOST_TEST(empty.message == "the batch is empty: send at least one event");
+  BOOST_TEST((parse_publish(R"({"events":[]})", 10).code == errc::validation_failed));
+  std::string three = "[" + event_json("a") + "," + event_json("b") + "," + event_json("c") + "]";
+  BOOST_TEST((parse_publish(three, 3).code == errc::ok));
+  const auto big = parse_publish(three, 2);
+  BOOST_TEST((big.code == errc::too_large));
+  BOOST_TEST(big.message == "request has 3 events; the limit is 2");
+}
+
+BOOST_AUTO_TEST_CASE(every_invalid_field_listed_and_nothing_kept) {
+  const std::string body =
+      "[" + event_json("ok") +
+      R"(,{"topic":"a b","event_id":"","timestamp":"2026-11-24","source":"s","payload":[]})"
+      R"(,5,{"topic":"t"})" +
+      "]";
+  const auto r = parse_publish(body, 10);
+  BOOST_TEST((r.code == errc::validation_failed));
+  BOOST_TEST(r.events.empty());
+  BOOST_REQUIRE(r.details.size() == 9u);
+  auto at = [&](std::size_t i) {
+    return std::to_string(r.details[i].index) + ":" + r.details[i].field + ":" +
+           r.details[i].message;
+  };
+  BOOST_TEST(at(0) == "1:topic:must not contain whitespace or control characters");
+  BOOST_TEST(at(1) == "1:event_id:must not be empty");
+  BOOST_TEST(at(2) ==
+             "1:timestamp:must include a time of day (e.g. 2026-11-24T10:15:00Z), not only a date");
+  BOOST_TEST(at(3) == "1:payload:must be a JSON object");
+  BOOST_TEST(at(4) == "2:event:must be a JSON object");
+  BOOST_TEST(at(5) == "3:event_id:is required");
+  BOOST_TEST(at(6) == "3:timestamp:is required");
+  BOOST_TEST(at(7) == "3:source:is required");
+  BOOST_TEST(at(8) == "3:payload:is required");
+  BOOST_TEST(r.message == "9 invalid field(s) in the request; nothing was stored");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types_and_nul) {
+  const auto r = parse_publish(
+      R"({"topic":1,"event_id":"x\u0000y","timestamp":null,"source":"s","payload":{}})", 10);
+  BOOST_TEST((r.code == errc::validation_failed));
+  BOOST_REQUIRE(r.details.size() == 3u);
+  BOOST_TEST(r.details[0].field == "topic");
+  BOOST_TEST(r.details[0].message == "must be a string");
+  BOOST_TEST(r.details[1].field == "event_id");
+  BOOST_TEST(r.details[1].message == "must not contain control characters");
+  BOOST_TEST(r.details[2].field == "timestamp");
+  BOOST_TEST(r.details[2].message == "must be a string");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
