@@ -25,7 +25,7 @@ namespace agg::test {
 // a new client after restart().
 inline http_client make_client(server_process const& server,
                                std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    return http_client(server.host(), server.port(), timeout);
+  return http_client(server.host(), server.port(), timeout);
 }
 
 // Percent-encodes everything but unreserved characters (RFC 3986).

@@ -7,11 +7,13 @@
 namespace agg::test {
 
 std::optional<std::string> http_response::header(std::string_view name) const {
-    for (auto const& [k, v] : headers)
-        if (boost::beast::iequals(k, name)) return v;
-    return std::nullopt;
+  for (auto const& [k, v] : headers)
+    if (boost::beast::iequals(k, name)) return v;
+  return std::nullopt;
 }
 
-boost::json::value http_response::json() const { return parse_json(body); }
+boost::json::value http_response::json() const {
+  return parse_json(body);
+}
 
 }  // namespace agg::test

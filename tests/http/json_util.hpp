@@ -26,8 +26,10 @@ json::value parse_json(std::string_view text);
 std::string to_text(json::value const& v);
 
 // {"topic":…, "event_id":…, "timestamp":…, "source":…, "payload":…}
-json::object make_event(std::string_view topic, std::string_view event_id, json::object payload = {{"n", 1}},
-                        std::string_view timestamp = default_timestamp, std::string_view source = default_source);
+json::object make_event(std::string_view topic, std::string_view event_id,
+                        json::object payload = {{"n", 1}},
+                        std::string_view timestamp = default_timestamp,
+                        std::string_view source = default_source);
 // The three body shapes of POST /publish.
 std::string single_body(json::object const& event);
 std::string array_body(std::vector<json::object> const& events);

@@ -11,7 +11,7 @@ namespace {
 // A write to a socket the server has closed must be an error code, not a signal that
 // ends the test run (Asio uses MSG_NOSIGNAL already; this covers everything else).
 struct ignore_sigpipe {
-    ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+  ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
 };
 
 }  // namespace

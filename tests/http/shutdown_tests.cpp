@@ -18,49 +18,53 @@ namespace {
 
 // Waits until the load has `n` acknowledged requests (or `limit` passed).
 void wait_for_acks(load_generator const& load, std::size_t n, std::chrono::milliseconds limit) {
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (load.ok_requests() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  auto const deadline = std::chrono::steady_clock::now() + limit;
+  while (load.ok_requests() < n && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
 }
 
 void check_no_unexpected_answers(load_generator::outcome const& o) {
-    BOOST_TEST(o.unexpected.empty(), o.unexpected.size() << " answers other than 200/connection close, first: "
-                                                         << (o.unexpected.empty() ? "" : o.unexpected.front()));
+  BOOST_TEST(o.unexpected.empty(), o.unexpected.size()
+                                       << " answers other than 200/connection close, first: "
+                                       << (o.unexpected.empty() ? "" : o.unexpected.front()));
 }
 
 // The store after a restart: every acknowledged key exactly once, nothing that was never
 // sent, and stats agreeing with the stored events. Returns the stored keys.
-std::set<event_key> check_store(http_client& c, std::set<event_key> const& acked, std::set<event_key> const& sent) {
-    auto const events = fetch_all_events(c);
-    std::set<event_key> stored;
-    std::map<std::string, std::int64_t> per_topic;
-    std::size_t twice = 0;
-    for (auto const& e : events) {
-        auto key = key_of(e);
-        if (!stored.insert(key).second) ++twice;
-        ++per_topic[key.first];
-    }
-    BOOST_TEST(twice == 0u, "events stored more than once");
-    std::size_t lost = 0, phantom = 0;
-    for (auto const& k : acked) lost += stored.count(k) ? 0 : 1;
-    for (auto const& k : stored) phantom += sent.count(k) ? 0 : 1;
-    BOOST_TEST(lost == 0u, "acknowledged events missing after restart (of " << acked.size() << ")");
-    BOOST_TEST(phantom == 0u, "stored events that were never sent");
+std::set<event_key> check_store(http_client& c, std::set<event_key> const& acked,
+                                std::set<event_key> const& sent) {
+  auto const events = fetch_all_events(c);
+  std::set<event_key> stored;
+  std::map<std::string, std::int64_t> per_topic;
+  std::size_t twice = 0;
+  for (auto const& e : events) {
+    auto key = key_of(e);
+    if (!stored.insert(key).second) ++twice;
+    ++per_topic[key.first];
+  }
+  BOOST_TEST(twice == 0u, "events stored more than once");
+  std::size_t lost = 0, phantom = 0;
+  for (auto const& k : acked) lost += stored.count(k) ? 0 : 1;
+  for (auto const& k : stored) phantom += sent.count(k) ? 0 : 1;
+  BOOST_TEST(lost == 0u, "acknowledged events missing after restart (of " << acked.size() << ")");
+  BOOST_TEST(phantom == 0u, "stored events that were never sent");
 
-    auto const s = get_stats(c);
-    BOOST_TEST_CONTEXT("stats " << to_text(s)) {
-        BOOST_TEST(as_int(at(s, "unique_processed")) == static_cast<std::int64_t>(events.size()));
-        BOOST_TEST(sum_topic_counts(s) == as_int(at(s, "unique_processed")));
-        BOOST_TEST(as_int(at(s, "received")) == as_int(at(s, "unique_processed")) + as_int(at(s, "duplicate_dropped")));
-        json::object want_counts;
-        json::array want_topics;
-        for (auto const& [t, n] : per_topic) {
-            want_counts[t] = n;
-            want_topics.emplace_back(t);
-        }
-        BOOST_TEST((at(s, "topic_counts") == json::value(want_counts)));
-        BOOST_TEST((at(s, "topics") == json::value(want_topics)));
+  auto const s = get_stats(c);
+  BOOST_TEST_CONTEXT("stats " << to_text(s)) {
+    BOOST_TEST(as_int(at(s, "unique_processed")) == static_cast<std::int64_t>(events.size()));
+    BOOST_TEST(sum_topic_counts(s) == as_int(at(s, "unique_processed")));
+    BOOST_TEST(as_int(at(s, "received")) ==
+               as_int(at(s, "unique_processed")) + as_int(at(s, "duplicate_dropped")));
+    json::object want_counts;
+    json::array want_topics;
+    for (auto const& [t, n] : per_topic) {
+      want_counts[t] = n;
+      want_topics.emplace_back(t);
     }
-    return stored;
+    BOOST_TEST((at(s, "topic_counts") == json::value(want_counts)));
+    BOOST_TEST((at(s, "topics") == json::value(want_topics)));
+  }
+  return stored;
 }
 
 }  // namespace
@@ -68,103 +72,106 @@ std::set<event_key> check_store(http_client& c, std::set<event_key> const& acked
 BOOST_AUTO_TEST_SUITE(stop_and_crash)
 
 BOOST_AUTO_TEST_CASE(sigterm_under_load_answers_admitted_requests_and_exits_0) {
-    server_process srv({.stop_timeout = 20s});
-    log_on_failure guard(srv);
-    load_generator load(srv.host(), srv.port(), {.threads = 4, .id_prefix = "term"});
-    load.start();
-    wait_for_acks(load, 30, 5s);
-    std::this_thread::sleep_for(200ms);
-    auto const exit = srv.terminate();
-    load.stop();
-    auto const& o = load.result();
-    BOOST_TEST_MESSAGE("SIGTERM under load: " << o.ok_requests << " acknowledged requests, " << o.io_errors
-                                              << " closed without an answer");
-    BOOST_TEST(exit.clean(), "exit: " << exit);
-    check_no_unexpected_answers(o);
-    BOOST_TEST_REQUIRE(o.ok_requests > 0u);
+  server_process srv({.stop_timeout = 20s});
+  log_on_failure guard(srv);
+  load_generator load(srv.host(), srv.port(), {.threads = 4, .id_prefix = "term"});
+  load.start();
+  wait_for_acks(load, 30, 5s);
+  std::this_thread::sleep_for(200ms);
+  auto const exit = srv.terminate();
+  load.stop();
+  auto const& o = load.result();
+  BOOST_TEST_MESSAGE("SIGTERM under load: " << o.ok_requests << " acknowledged requests, "
+                                            << o.io_errors << " closed without an answer");
+  BOOST_TEST(exit.clean(), "exit: " << exit);
+  check_no_unexpected_answers(o);
+  BOOST_TEST_REQUIRE(o.ok_requests > 0u);
 
-    srv.start();
-    auto c = make_client(srv);
-    check_store(c, o.acked, o.sent);
-    // Admitted requests were all answered, the others left no trace: the counters are
-    // exactly the sums of the 200 answers.
-    auto const s = get_stats(c);
-    BOOST_TEST(as_int(at(s, "received")) == o.received);
-    BOOST_TEST(as_int(at(s, "unique_processed")) == o.accepted);
-    BOOST_TEST(as_int(at(s, "duplicate_dropped")) == o.duplicates);
-    BOOST_TEST(as_int(at(s, "conflicts")) == 0);
+  srv.start();
+  auto c = make_client(srv);
+  check_store(c, o.acked, o.sent);
+  // Admitted requests were all answered, the others left no trace: the counters are
+  // exactly the sums of the 200 answers.
+  auto const s = get_stats(c);
+  BOOST_TEST(as_int(at(s, "received")) == o.received);
+  BOOST_TEST(as_int(at(s, "unique_processed")) == o.accepted);
+  BOOST_TEST(as_int(at(s, "duplicate_dropped")) == o.duplicates);
+  BOOST_TEST(as_int(at(s, "conflicts")) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(sigint_exits_0) {
-    server_process srv({.stop_timeout = 20s});
-    log_on_failure guard(srv);
-    {
-        auto c = make_client(srv);
-        check_publish(c.post_json("/publish", single_body(make_event("int", "1"))), 1, 1, 0, {{"int", "1", "accepted"}});
-    }
-    srv.send_signal(SIGINT);
-    auto const exit = srv.wait(20s);
-    BOOST_TEST(exit.clean(), "exit: " << exit);
-    srv.start();
+  server_process srv({.stop_timeout = 20s});
+  log_on_failure guard(srv);
+  {
     auto c = make_client(srv);
-    BOOST_TEST(fetch_all_events(c).size() == 1u);
+    check_publish(c.post_json("/publish", single_body(make_event("int", "1"))), 1, 1, 0,
+                  {{"int", "1", "accepted"}});
+  }
+  srv.send_signal(SIGINT);
+  auto const exit = srv.wait(20s);
+  BOOST_TEST(exit.clean(), "exit: " << exit);
+  srv.start();
+  auto c = make_client(srv);
+  BOOST_TEST(fetch_all_events(c).size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(kill9_under_load_three_cycles) {
-    server_process srv;
-    log_on_failure guard(srv);
-    std::set<event_key> acked, sent, stored;
-    std::size_t ok_requests = 0;
-    for (int cycle = 0; cycle < 3; ++cycle) {
-        BOOST_TEST_CONTEXT("cycle " << cycle) {
-            load_generator load(srv.host(), srv.port(), {.threads = 4, .id_prefix = "k9c" + std::to_string(cycle)});
-            load.start();
-            wait_for_acks(load, 20, 5s);
-            std::this_thread::sleep_for(std::chrono::milliseconds(100 + 150 * cycle));
-            auto const exit = srv.kill9();
-            load.stop();
-            auto const& o = load.result();
-            BOOST_TEST(exit.signal == SIGKILL, "exit: " << exit);
-            check_no_unexpected_answers(o);
-            BOOST_TEST(o.ok_requests > 0u);
-            ok_requests += o.ok_requests;
-            acked.insert(o.acked.begin(), o.acked.end());
-            sent.insert(o.sent.begin(), o.sent.end());
+  server_process srv;
+  log_on_failure guard(srv);
+  std::set<event_key> acked, sent, stored;
+  std::size_t ok_requests = 0;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    BOOST_TEST_CONTEXT("cycle " << cycle) {
+      load_generator load(srv.host(), srv.port(),
+                          {.threads = 4, .id_prefix = "k9c" + std::to_string(cycle)});
+      load.start();
+      wait_for_acks(load, 20, 5s);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + 150 * cycle));
+      auto const exit = srv.kill9();
+      load.stop();
+      auto const& o = load.result();
+      BOOST_TEST(exit.signal == SIGKILL, "exit: " << exit);
+      check_no_unexpected_answers(o);
+      BOOST_TEST(o.ok_requests > 0u);
+      ok_requests += o.ok_requests;
+      acked.insert(o.acked.begin(), o.acked.end());
+      sent.insert(o.sent.begin(), o.sent.end());
 
-            srv.start();
-            auto c = make_client(srv);
-            stored = check_store(c, acked, sent);
-        }
+      srv.start();
+      auto c = make_client(srv);
+      stored = check_store(c, acked, sent);
     }
-    BOOST_TEST_MESSAGE("kill -9 x3: " << ok_requests << " acknowledged requests, " << acked.size() << " acked keys, "
-                                      << sent.size() << " sent keys, " << stored.size() << " stored");
+  }
+  BOOST_TEST_MESSAGE("kill -9 x3: " << ok_requests << " acknowledged requests, " << acked.size()
+                                    << " acked keys, " << sent.size() << " sent keys, "
+                                    << stored.size() << " stored");
 
-    // Publishers retry everything they ever sent: every acknowledged event is a duplicate,
-    // and nothing gets a second copy.
-    auto c = make_client(srv);
-    std::vector<event_key> all(sent.begin(), sent.end());
-    std::int64_t accepted = 0;
-    std::size_t acked_but_accepted = 0;
-    for (std::size_t start = 0; start < all.size(); start += 500) {
-        std::vector<json::object> batch;
-        for (std::size_t i = start; i < std::min(all.size(), start + 500); ++i)
-            batch.push_back(load_generator::event_for(all[i]));
-        auto r = c.post_json("/publish", array_body(batch));
-        BOOST_TEST_REQUIRE(r.status == 200u, r.body.substr(0, 300));
-        auto const doc = r.json();
-        accepted += as_int(at(as_object(doc), "accepted"));
-        auto const& results = as_array(at(as_object(doc), "results"));
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            auto const& res = as_object(results[i]);
-            auto status = as_string(at(res, "status"));
-            BOOST_TEST((status == "accepted" || status == "duplicate"), status);
-            if (status == "accepted" && acked.count(all[start + i])) ++acked_but_accepted;
-        }
+  // Publishers retry everything they ever sent: every acknowledged event is a duplicate,
+  // and nothing gets a second copy.
+  auto c = make_client(srv);
+  std::vector<event_key> all(sent.begin(), sent.end());
+  std::int64_t accepted = 0;
+  std::size_t acked_but_accepted = 0;
+  for (std::size_t start = 0; start < all.size(); start += 500) {
+    std::vector<json::object> batch;
+    for (std::size_t i = start; i < std::min(all.size(), start + 500); ++i)
+      batch.push_back(load_generator::event_for(all[i]));
+    auto r = c.post_json("/publish", array_body(batch));
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body.substr(0, 300));
+    auto const doc = r.json();
+    accepted += as_int(at(as_object(doc), "accepted"));
+    auto const& results = as_array(at(as_object(doc), "results"));
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      auto const& res = as_object(results[i]);
+      auto status = as_string(at(res, "status"));
+      BOOST_TEST((status == "accepted" || status == "duplicate"), status);
+      if (status == "accepted" && acked.count(all[start + i])) ++acked_but_accepted;
     }
-    BOOST_TEST(acked_but_accepted == 0u, "an acknowledged event was accepted again");
-    BOOST_TEST(accepted == static_cast<std::int64_t>(sent.size() - stored.size()));
-    auto final_stored = check_store(c, acked, sent);
-    BOOST_TEST(final_stored.size() == sent.size());
+  }
+  BOOST_TEST(acked_but_accepted == 0u, "an acknowledged event was accepted again");
+  BOOST_TEST(accepted == static_cast<std::int64_t>(sent.size() - stored.size()));
+  auto final_stored = check_store(c, acked, sent);
+  BOOST_TEST(final_stored.size() == sent.size());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
