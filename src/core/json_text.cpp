@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace agg {
@@ -30,19 +31,29 @@ constexpr std::uint64_t combine(std::uint64_t h, std::uint64_t v) noexcept {
 // Type tags keep "1" (string) and 1 (number) apart, and [] apart from {}.
 enum : std::uint64_t { tag_null = 1, tag_bool, tag_number, tag_string, tag_array, tag_object };
 
-std::uint64_t hash_number(double d) noexcept {
-  if (d == 0) return combine(tag_number, 0);  // 0 and -0 are the same value
-  std::uint64_t bits = 0;
-  static_assert(sizeof bits == sizeof d);
-  __builtin_memcpy(&bits, &d, sizeof bits);
-  return combine(tag_number, bits);
+// Numbers hash by value, whatever form the parser gave them: an integral value that fits in
+// int64 hashes as that integer (so 1, 1.0 and 1e0 agree, and a double printed as digits and
+// parsed back as an integer keeps its hash); other values by their unsigned or double form.
+std::uint64_t hash_integer(std::int64_t i) noexcept {
+  return combine(tag_number, static_cast<std::uint64_t>(i));
 }
 
-std::uint64_t hash_int(std::int64_t i) noexcept {
-  // An integer that a double represents exactly hashes as that double, so 1 == 1.0.
-  const double d = static_cast<double>(i);
-  if (static_cast<std::int64_t>(d) == i && std::abs(d) < 9007199254740992.0) return hash_number(d);
-  return combine(tag_number, static_cast<std::uint64_t>(i) ^ 0x5bd1e995ULL);
+std::uint64_t hash_unsigned(std::uint64_t u) noexcept {
+  if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return hash_integer(static_cast<std::int64_t>(u));
+  return combine(tag_number + 16, u);
+}
+
+std::uint64_t hash_double(double d) noexcept {
+  constexpr double two63 = 9223372036854775808.0;
+  if (std::trunc(d) == d) {
+    if (d >= -two63 && d < two63) return hash_integer(static_cast<std::int64_t>(d));
+    if (d >= 0 && d < 2 * two63) return hash_unsigned(static_cast<std::uint64_t>(d));
+  }
+  std::uint64_t bits = 0;
+  static_assert(sizeof bits == sizeof d);
+  std::memcpy(&bits, &d, sizeof bits);
+  return combine(tag_number + 32, bits);
 }
 
 }  // namespace
@@ -166,19 +177,11 @@ std::uint64_t hash_json_value(const boost::json::value& v) noexcept {
     case boost::json::kind::bool_:
       return combine(tag_bool, v.get_bool() ? 1 : 0);
     case boost::json::kind::int64:
-      return hash_int(v.get_int64());
-    case boost::json::kind::uint64: {
-      const std::uint64_t u = v.get_uint64();
-      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-        return hash_int(static_cast<std::int64_t>(u));
-      return hash_number(static_cast<double>(u));
-    }
-    case boost::json::kind::double_: {
-      const double d = v.get_double();
-      if (std::trunc(d) == d && std::abs(d) < 9007199254740992.0)
-        return hash_int(static_cast<std::int64_t>(d));
-      return hash_number(d);
-    }
+      return hash_integer(v.get_int64());
+    case boost::json::kind::uint64:
+      return hash_unsigned(v.get_uint64());
+    case boost::json::kind::double_:
+      return hash_double(v.get_double());
     case boost::json::kind::string: {
       const auto& s = v.get_string();
       return combine(tag_string, hash_bytes(std::string_view(s.data(), s.size())));

@@ -21,17 +21,17 @@ std::string_view view(const json::string& s) {
   return {s.data(), s.size()};
 }
 
-// Depth of v counting v itself; stops counting once past `limit`.
+// Nesting depth of v (a scalar is 0, {} or [] is 1); stops counting once past `limit`.
 std::size_t depth_of(const json::value& v, std::size_t limit) {
-  if (limit == 0) return 1;
+  const auto* o = v.if_object();
+  const auto* a = v.if_array();
+  if (!o && !a) return 0;
+  if (limit == 0) return 1;  // one level past the limit is enough to refuse
   std::size_t inner = 0;
-  if (const auto* o = v.if_object()) {
+  if (o)
     for (const auto& kv : *o) inner = std::max(inner, depth_of(kv.value(), limit - 1));
-  } else if (const auto* a = v.if_array()) {
+  else
     for (const auto& e : *a) inner = std::max(inner, depth_of(e, limit - 1));
-  } else {
-    return 0;
-  }
   return inner + 1;
 }
 

@@ -79,10 +79,10 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, sync_m
   std::string msg;
 
   // Reading the schema is the first touch of the file: a foreign file fails here.
-  const std::int64_t tables =
-      pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", path);
+  // Any schema object (table, view, index, trigger) means the file is somebody's database.
+  const std::int64_t objects = pragma_int(db, "SELECT count(*) FROM sqlite_master", path);
   const std::int64_t app = pragma_int(db, "PRAGMA application_id", path);
-  if (tables == 0 && app == 0) {
+  if (objects == 0 && app == 0) {
     must(exec(db, "BEGIN IMMEDIATE", &msg), "cannot initialise --db " + path + ": " + msg);
     must(exec(db, schema, &msg), "cannot initialise --db " + path + ": " + msg);
     const std::string pragmas = "PRAGMA application_id = " + std::to_string(application_id) +

@@ -13,9 +13,9 @@ std::string event_json(const std::string& id, const std::string& extra = "") {
          extra + "}";
 }
 
-std::string nested_payload(int depth) {
+std::string nested_payload(int depth, const std::string& leaf = "{}") {
   // payload object at level 1, each further level one more {"a": ...}
-  std::string s = "{}";
+  std::string s = leaf;
   for (int i = 1; i < depth; ++i) s = "{\"a\":" + s + "}";
   return R"({"topic":"t","event_id":"e","timestamp":"2026-11-24T10:15:00Z","source":"s","payload":)" +
          s + "}";
@@ -75,6 +75,9 @@ BOOST_AUTO_TEST_CASE(not_json_or_wrong_shape_is_invalid_json) {
 BOOST_AUTO_TEST_CASE(payload_depth_256_accepted_257_refused) {
   const auto ok = parse_publish(nested_payload(256), 10);
   BOOST_TEST((ok.code == errc::ok));
+  // A scalar in the innermost object is not a level of its own.
+  BOOST_TEST((parse_publish(nested_payload(256, R"({"d":0})"), 10).code == errc::ok));
+  BOOST_TEST((parse_publish(nested_payload(257, R"({"d":0})"), 10).code == errc::invalid_json));
   const auto deep = parse_publish(nested_payload(257), 10);
   BOOST_TEST((deep.code == errc::invalid_json));
   BOOST_TEST(deep.message == "payload of event 0 is nested deeper than 256 levels");
