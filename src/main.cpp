@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
       std::string line = "listening";
       agg::logger::append_field(line, "host", opts.host);
       agg::logger::append_field(line, "port", std::to_string(listener->port()));
-      log.write(agg::log_level::info, line);
+      log.always(line);
       log.flush();
     }
 
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       if (ec) return;
       std::string line = "shutdown_started";
       agg::logger::append_field(line, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      log.write(agg::log_level::info, line);
+      log.always(line);
       shutting_down.store(true, std::memory_order_release);
       listener->stop();
       close_sessions(ctx);
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     agg::logger::append_field(line, "unique_processed", std::to_string(s.totals.unique_processed));
     agg::logger::append_field(line, "duplicate_dropped",
                               std::to_string(s.totals.duplicate_dropped));
-    log.write(agg::log_level::info, line);
+    log.always(line);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

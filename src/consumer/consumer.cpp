@@ -75,11 +75,16 @@ void consumer::on_wake() {
   wake_pending_.store(false, std::memory_order_release);
   collect();
   if (batch_.empty()) return;
+  // Linger only after an idle spell: a burst that starts from quiet gathers into one commit.
+  // Under sustained load the writer commits back to back instead, and each batch grows by
+  // what arrived during the previous commit; waiting then would only stall the pipeline
+  // (measured: 46k vs 32k single-event requests/s with 64 closed-loop publishers).
+  const auto now = std::chrono::steady_clock::now();
   if (batch_events_ < opts_.batch_max && opts_.linger.count() > 0 &&
-      !stopping_.load(std::memory_order_acquire)) {
+      now - last_commit_ > opts_.linger && !stopping_.load(std::memory_order_acquire)) {
     if (lingering_) return;  // the linger timer will look again
     lingering_ = true;
-    linger_deadline_ = std::chrono::steady_clock::now() + opts_.linger;
+    linger_deadline_ = now + opts_.linger;
     linger_seen_ = batch_events_;
     const auto gen = ++linger_generation_;
     linger_timer_.expires_after(std::min<std::chrono::microseconds>(linger_step, opts_.linger));
@@ -146,6 +151,7 @@ void consumer::flush() {
       job->error = errc::unavailable;
     }
   complete(jobs);
+  last_commit_ = std::chrono::steady_clock::now();
   // More may have been queued while this batch was written: look again without waiting for a
   // producer's wake-up (it may have seen wake_pending_ set and posted nothing).
   if (depth_.load(std::memory_order_acquire) > 0) wake();

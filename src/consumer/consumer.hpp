@@ -121,8 +121,9 @@ class consumer {
   std::vector<std::shared_ptr<publish_job>> batch_;
   std::size_t batch_events_ = 0;
   std::chrono::steady_clock::time_point linger_deadline_;
-  std::size_t linger_seen_ = 0;          // batch_events_ at the last linger check
-  std::uint64_t linger_generation_ = 0;  // tells a stale timer from the current one
+  std::chrono::steady_clock::time_point last_commit_;  // end of the last flush
+  std::size_t linger_seen_ = 0;                        // batch_events_ at the last linger check
+  std::uint64_t linger_generation_ = 0;                // tells a stale timer from the current one
   bool lingering_ = false;
   store::stored_key scratch_key_;
 

@@ -17,8 +17,15 @@ logger::~logger() {
   thread_.join();
 }
 
+void logger::always(std::string_view line) {
+  append(log_level::info, line);
+}
+
 void logger::write(log_level l, std::string_view line) {
-  if (!enabled(l)) return;
+  if (enabled(l)) append(l, line);
+}
+
+void logger::append(log_level l, std::string_view line) {
   {
     std::lock_guard lk(mu_);
     if (pending_.size() + line.size() > max_buffered) {

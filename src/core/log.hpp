@@ -26,6 +26,9 @@ class logger {
   bool enabled(log_level l) const noexcept { return l >= min_level_; }
   // `line` is the message without trailing newline.
   void write(log_level l, std::string_view line);
+  // Lifecycle lines (listening, shutdown_started, stopped) are written whatever the level:
+  // scripts read the port from the `listening` line.
+  void always(std::string_view line);
   // Blocks until everything logged before the call reached the file descriptor.
   void flush();
 
@@ -35,6 +38,7 @@ class logger {
 
  private:
   void run();
+  void append(log_level l, std::string_view line);
 
   // Above this many buffered bytes, lines are dropped (and counted) rather than growing
   // memory without bound when standard error is blocked.
