@@ -236,7 +236,8 @@ BOOST_AUTO_TEST_CASE(foreign_sqlite_databases_are_refused_and_left_untouched) {
   {
     server_config cfg;
     server_process srv(cfg);
-    BOOST_TEST(srv.terminate().clean());
+    const auto stopped = srv.terminate();
+    BOOST_TEST(stopped.clean(), stopped.describe() << "; log: " << srv.all_logs().substr(0, 3000));
     fs::copy_file(srv.db_path(), newer);
   }
   sql(newer, "PRAGMA user_version = 99;");
