@@ -48,32 +48,25 @@ int main(int argc, char** argv) {
     }
     agg::logger log(opts.level);
 
+    const unsigned threads =
+        opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
+    boost::asio::io_context ioc(static_cast<int>(threads));
+
     agg::consumer::consumer_options copts;
     copts.queue_capacity = opts.queue_capacity;
     copts.batch_max = opts.batch_max;
     copts.linger = std::chrono::milliseconds(opts.linger_ms);
+    copts.completion_executor = ioc.get_executor();
     // The index and counters are rebuilt from the file here, before the port opens.
     agg::consumer::consumer consumer(agg::store::sqlite_store::open(opts.db, opts.sync), copts,
                                      log);
 
-    const unsigned threads =
-        opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
-    boost::asio::io_context ioc(static_cast<int>(threads));
     std::atomic<bool> shutting_down{false};
     agg::api::router router(consumer, shutting_down);
     agg::ingest::server_context ctx{opts, consumer, router, log, shutting_down, {}, {}};
 
     const boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(opts.host), opts.port);
-    auto listener = std::make_shared<agg::ingest::listener>(ioc, ep, ctx);
-    listener->run();
-    {
-      std::string line = "listening";
-      agg::logger::append_field(line, "host", opts.host);
-      agg::logger::append_field(line, "port", std::to_string(listener->port()));
-      log.always(line);
-      log.flush();
-    }
-
+    std::shared_ptr<agg::ingest::listener> listener;  // set below, before ioc.run()
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     boost::asio::steady_timer drain_timer(ioc);
     std::chrono::steady_clock::time_point drain_deadline;
@@ -103,6 +96,18 @@ int main(int argc, char** argv) {
       drain_deadline = std::chrono::steady_clock::now() + drain_grace;
       watch_drain();
     });
+
+    // Only now announce the port: SIGTERM must find the handler installed above, not the
+    // default action, as soon as a client can know the service is there.
+    listener = std::make_shared<agg::ingest::listener>(ioc, ep, ctx);
+    listener->run();
+    {
+      std::string line = "listening";
+      agg::logger::append_field(line, "host", opts.host);
+      agg::logger::append_field(line, "port", std::to_string(listener->port()));
+      log.always(line);
+      log.flush();
+    }
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });

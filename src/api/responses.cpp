@@ -109,6 +109,31 @@ reply error_reply(errc code, std::string_view message, const std::vector<field_e
   return r;
 }
 
+std::string serialize_reply(const reply& r, unsigned version, bool keep_alive, bool head) {
+  std::string out;
+  out.reserve(160 + (head ? 0 : r.body.size()));
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_uint(out, static_cast<unsigned>(r.status));
+  out.push_back(' ');
+  out += http::obsolete_reason(r.status);
+  out += "\r\nServer: event-aggregator\r\nContent-Type: application/json\r\nContent-Length: ";
+  append_uint(out, r.body.size());
+  out += "\r\n";
+  if (!r.allow.empty()) out += "Allow: " + r.allow + "\r\n";
+  if (r.retry_after > 0) {
+    out += "Retry-After: ";
+    append_uint(out, static_cast<unsigned>(r.retry_after));
+    out += "\r\n";
+  }
+  if (!keep_alive)
+    out += "Connection: close\r\n";
+  else if (version == 10)
+    out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  if (!head) out += r.body;
+  return out;
+}
+
 std::string publish_body(const std::vector<event>& events,
                          const std::vector<event_result>& results) {
   std::size_t accepted = 0;

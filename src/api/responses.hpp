@@ -27,6 +27,11 @@ struct reply {
 reply error_reply(errc code, std::string_view message,
                   const std::vector<field_error>& details = {});
 
+// The whole HTTP/1.x response as bytes: status line, Server, Content-Type, Content-Length,
+// Allow / Retry-After when set, Connection when it differs from the version's default, then
+// the body (left out for HEAD, with the GET body's Content-Length). version is 10 or 11.
+std::string serialize_reply(const reply& r, unsigned version, bool keep_alive, bool head);
+
 // Pure JSON shaping of the success bodies.
 std::string publish_body(const std::vector<event>& events,
                          const std::vector<event_result>& results);

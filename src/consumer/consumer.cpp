@@ -221,13 +221,20 @@ store::counters consumer::current_rejected(store::counters c) const noexcept {
 }
 
 void consumer::complete(std::vector<std::shared_ptr<publish_job>>& jobs) {
-  for (auto& job : jobs) {
-    auto ex = job->executor;
-    boost::asio::post(ex, [j = std::move(job)] {
-      auto done = std::move(j->on_done);  // breaks a job <-> handler cycle, if any
-      done(*j);
-    });
-  }
+  auto hand_over = [](std::vector<std::shared_ptr<publish_job>> js) {
+    for (auto& job : js) {
+      auto ex = job->executor;
+      boost::asio::post(ex, [j = std::move(job)] {
+        auto done = std::move(j->on_done);  // breaks a job <-> handler cycle, if any
+        done(*j);
+      });
+    }
+  };
+  if (opts_.completion_executor)
+    boost::asio::post(opts_.completion_executor,
+                      [hand_over, js = std::move(jobs)]() mutable { hand_over(std::move(js)); });
+  else
+    hand_over(std::move(jobs));
   jobs.clear();
 }
 

@@ -42,6 +42,11 @@ struct consumer_options {
   std::size_t batch_max = 4096;            // most events per transaction
   std::chrono::microseconds linger{2000};  // longest wait for a batch to fill
   std::size_t readers = 2;                 // read connections (and strands) for /events
+  // Where the answers of a commit are handed over: one post per commit to this executor (the
+  // HTTP io_context), which then posts each request's handler to its session. Posting each
+  // handler from the consumer thread instead wakes an HTTP thread per request. Default: none,
+  // each handler is posted straight to its job's executor.
+  boost::asio::any_io_executor completion_executor;
 };
 
 // A consistent copy of the counters for /stats.

@@ -6,10 +6,10 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/version.hpp>
 
 namespace agg::ingest {
@@ -38,7 +38,7 @@ bool is_json_media_type(std::string_view v) {
 
 }  // namespace
 
-http_session::http_session(net::ip::tcp::socket socket, server_context& ctx)
+http_session::http_session(stream_type::socket_type socket, server_context& ctx)
     : stream_(std::move(socket)), ctx_(ctx) {}
 
 http_session::~http_session() {
@@ -81,9 +81,9 @@ void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   const auto& req = parser_->get();
   if (beast::iequals(req[http::field::expect], "100-continue")) {
-    continue_ = {http::status::continue_, req.version()};
-    return http::async_write(
-        stream_, continue_,
+    out_ = req.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
+    return net::async_write(
+        stream_, net::buffer(out_),
         beast::bind_front_handler(&http_session::on_write_continue, shared_from_this()));
   }
   on_write_continue({}, 0);
@@ -197,21 +197,11 @@ void http_session::send(api::reply r) {
   const bool keep_alive = request_keep_alive_ && !r.close && !closing_ &&
                           !ctx_.shutting_down.load(std::memory_order_acquire);
   const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-  res_ = {};
-  res_.version(version);
-  res_.result(r.status);
-  res_.set(http::field::server, "event-aggregator");
-  res_.set(http::field::content_type, "application/json");
-  if (!r.allow.empty()) res_.set(http::field::allow, r.allow);
-  if (r.retry_after > 0) res_.set(http::field::retry_after, std::to_string(r.retry_after));
-  res_.body() = std::move(r.body);
-  res_.keep_alive(keep_alive);
-  res_.prepare_payload();
-  if (head_) res_.body().clear();  // Content-Length still tells the GET body's size
+  out_ = api::serialize_reply(r, version, keep_alive, head_);
   head_ = false;
   stream_.expires_after(io_timeout);
-  http::async_write(
-      stream_, res_,
+  net::async_write(
+      stream_, net::buffer(out_),
       beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
 }
 
@@ -226,7 +216,7 @@ void http_session::linger_close() {
   // rest of a body over the limit) for a moment: closing with unread data would reset the
   // connection and could destroy the answer before the client reads it.
   boost::system::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.socket().shutdown(net::socket_base::shutdown_send, ignored);
   stream_.expires_after(linger_timeout);
   buffer_.clear();
   stream_.async_read_some(
@@ -244,7 +234,7 @@ void http_session::on_linger_read(boost::system::error_code ec, std::size_t) {
 void http_session::close() {
   reading_ = false;
   boost::system::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().shutdown(net::socket_base::shutdown_both, ignored);
   stream_.socket().close(ignored);
 }
 

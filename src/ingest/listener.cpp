@@ -36,7 +36,8 @@ void listener::do_accept() {
                                                      &listener::on_accept, shared_from_this()));
 }
 
-void listener::on_accept(boost::system::error_code ec, net::ip::tcp::socket socket) {
+void listener::on_accept(boost::system::error_code ec,
+                         http_session::stream_type::socket_type socket) {
   if (!acceptor_.is_open()) return;  // stopped
   if (ec) {
     if (ec == net::error::operation_aborted) return;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ingest/http_session.hpp"
 #include "ingest/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -25,7 +26,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void do_accept();
-  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::system::error_code ec, http_session::stream_type::socket_type socket);
 
   boost::asio::io_context& ioc_;
   server_context& ctx_;

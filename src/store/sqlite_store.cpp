@@ -47,6 +47,9 @@ std::int64_t pragma_int(sqlite3* db, const char* sql, const std::string& path) {
   if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc != SQLITE_OK) {
     if ((rc & 0xff) == SQLITE_NOTADB)
       throw std::runtime_error("--db " + path + " is not a SQLite database (" + msg + ")");
+    if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY)
+      throw std::runtime_error("cannot open --db " + path + " for writing (" + msg +
+                               "): the file and its folder must be writable");
     throw std::runtime_error("cannot read --db " + path + ": " + msg);
   }
   return v;

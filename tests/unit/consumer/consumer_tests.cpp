@@ -21,8 +21,10 @@ std::string ev(const std::string& topic, const std::string& id, const std::strin
 struct harness {
   temp_dir dir;
   logger log{log_level::error};
-  std::unique_ptr<consumer::consumer> c;
+  // Declared before the consumer so it is destroyed after it: the consumer may still post
+  // completions to it while it stops.
   boost::asio::io_context ioc;
+  std::unique_ptr<consumer::consumer> c;
 
   explicit harness(consumer::consumer_options o = {}) { open(o); }
   void open(consumer::consumer_options o = {}) {
