@@ -161,6 +161,8 @@ boost::system::error_code consumer::write_batch(
     const std::vector<std::shared_ptr<publish_job>>& jobs, store::counters& totals,
     std::map<std::string, std::uint64_t>& topic_delta) {
   if (auto ec = store_->begin()) return ec;
+  const std::int64_t first_seq = last_seq_ + 1;
+  new_hashes_.clear();
   const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
   const bool log_dups = log_.enabled(log_level::info);
   std::string line;
@@ -203,11 +205,14 @@ boost::system::error_code consumer::write_batch(
       if (auto ec2 = store_->insert(e, r.seq, received_at)) return ec2;
       last_seq_ = r.seq;
       index_.insert(e.key_hash, r.seq);
+      new_hashes_.push_back(e.key_hash);
       ++totals.received;
       ++totals.unique_processed;
       ++topic_delta[e.topic];
     }
   }
+  if (!new_hashes_.empty())
+    if (auto ec = store_->add_key_block(first_seq, new_hashes_)) return ec;
   for (const auto& [topic, n] : topic_delta)
     if (auto ec = store_->add_topic_count(topic, n)) return ec;
   totals = current_rejected(totals);

@@ -23,8 +23,10 @@ CREATE TABLE events(
 );
 -- /events?topic=: topics are few and seq grows, so inserts land at each topic's end.
 CREATE INDEX events_by_topic ON events(topic, seq);
--- Narrow copy of each identity's hash: start-up scans this, not the wide events table.
-CREATE TABLE dedup_keys(seq INTEGER PRIMARY KEY, key_hash INTEGER NOT NULL);
+-- The identity hashes of each commit's new events, packed 8 bytes (little-endian) per event
+-- for seqs first_seq, first_seq + 1, ...: one row per commit instead of one per event, and
+-- start-up rebuilds the dedup index from these few rows, not the wide events table.
+CREATE TABLE key_blocks(first_seq INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE counters(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   received INTEGER NOT NULL, unique_processed INTEGER NOT NULL,
@@ -127,7 +129,7 @@ sqlite_store::~sqlite_store() {
   commit_ = {};
   rollback_ = {};
   insert_event_ = {};
-  insert_key_ = {};
+  insert_block_ = {};
   select_key_ = {};
   upsert_topic_ = {};
   update_counters_ = {};
@@ -141,7 +143,7 @@ void sqlite_store::prepare() {
   insert_event_ = statement(db_,
                             "INSERT INTO events(seq, topic, event_id, timestamp, source, payload, "
                             "received_at, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  insert_key_ = statement(db_, "INSERT INTO dedup_keys(seq, key_hash) VALUES (?1, ?2)");
+  insert_block_ = statement(db_, "INSERT INTO key_blocks(first_seq, hashes) VALUES (?1, ?2)");
   select_key_ = statement(db_, "SELECT topic, event_id, content_hash FROM events WHERE seq = ?1");
   upsert_topic_ = statement(db_,
                             "INSERT INTO topics(topic, count) VALUES (?1, ?2) "
@@ -158,20 +160,34 @@ recovered_state sqlite_store::recover(
   recovered_state r;
   std::string msg;
   {
-    statement s(db_, "SELECT coalesce(max(seq), 0) FROM dedup_keys");
+    statement s(db_, "SELECT coalesce(max(seq), 0) FROM events");
     const int rc = s.step();
     must(check(rc, db_, "recover", &msg), "cannot read --db " + path_ + ": " + msg);
-    on_start(s.column_int(0));
+    r.max_seq = s.column_int(0);
+    on_start(r.max_seq);
   }
   {
-    statement s(db_, "SELECT seq, key_hash FROM dedup_keys ORDER BY seq");
+    statement s(db_, "SELECT first_seq, hashes FROM key_blocks ORDER BY first_seq");
+    std::int64_t next = 1;  // blocks cover seqs 1..max_seq without gaps
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
-      const auto seq = s.column_int(0);
-      on_key(seq, static_cast<std::uint64_t>(s.column_int(1)));
-      r.max_seq = seq;
+      const std::string_view blob = s.column_blob(1);
+      if (s.column_int(0) != next || blob.size() % 8 != 0)
+        throw std::runtime_error("--db " + path_ + " is damaged: key block at seq " +
+                                 std::to_string(s.column_int(0)) + " does not follow seq " +
+                                 std::to_string(next - 1));
+      for (std::size_t i = 0; i < blob.size(); i += 8) {
+        std::uint64_t h = 0;
+        for (std::size_t b = 0; b < 8; ++b)
+          h |= std::uint64_t{static_cast<unsigned char>(blob[i + b])} << (8 * b);
+        on_key(next++, h);
+      }
     }
     must(check(rc, db_, "recover keys", &msg), "cannot read --db " + path_ + ": " + msg);
+    if (next - 1 != r.max_seq)
+      throw std::runtime_error("--db " + path_ + " is damaged: key blocks end at seq " +
+                               std::to_string(next - 1) + ", events at seq " +
+                               std::to_string(r.max_seq));
   }
   {
     statement s(db_,
@@ -215,11 +231,19 @@ boost::system::error_code sqlite_store::insert(const event& e, std::int64_t seq,
   s.bind(8, static_cast<std::int64_t>(e.content_hash));
   auto ec = check(s.step(), db_, "insert event", &error_);
   s.reset();
-  if (ec) return ec;
-  insert_key_.bind(1, seq);
-  insert_key_.bind(2, static_cast<std::int64_t>(e.key_hash));
-  ec = check(insert_key_.step(), db_, "insert key", &error_);
-  insert_key_.reset();
+  return ec;
+}
+
+boost::system::error_code sqlite_store::add_key_block(std::int64_t first_seq,
+                                                      const std::vector<std::uint64_t>& hashes) {
+  block_.resize(hashes.size() * 8);
+  for (std::size_t i = 0; i < hashes.size(); ++i)
+    for (std::size_t b = 0; b < 8; ++b)
+      block_[i * 8 + b] = static_cast<char>((hashes[i] >> (8 * b)) & 0xff);
+  insert_block_.bind(1, first_seq);
+  insert_block_.bind_blob(2, block_);
+  auto ec = check(insert_block_.step(), db_, "insert key block", &error_);
+  insert_block_.reset();
   return ec;
 }
 

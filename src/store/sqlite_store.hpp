@@ -42,8 +42,8 @@ struct recovered_state {
 
 // The write side of the SQLite file (WAL mode). One connection, used only by the consumer's
 // write strand. Events go to an append-only rowid table (seq = rowid), so a commit touches the
-// table's last pages only; identity is checked by the consumer's in-memory index, backed by a
-// narrow (seq, key_hash) table that start-up scans to rebuild it.
+// table's last pages only; identity is checked by the consumer's in-memory index, rebuilt at
+// start-up from one packed row of key hashes per commit.
 class sqlite_store {
  public:
   // Opens or creates `path` (and its folder). Throws std::runtime_error with a clear message
@@ -64,6 +64,9 @@ class sqlite_store {
   // Write transaction. Each returns an error whose text is in last_error().
   boost::system::error_code begin();
   boost::system::error_code insert(const event& e, std::int64_t seq, std::string_view received_at);
+  // The key hashes of the events this transaction stored, seqs first_seq, first_seq + 1, ...
+  boost::system::error_code add_key_block(std::int64_t first_seq,
+                                          const std::vector<std::uint64_t>& hashes);
   boost::system::error_code load_key(std::int64_t seq, stored_key& out);
   boost::system::error_code add_topic_count(std::string_view topic, std::uint64_t delta);
   boost::system::error_code save_counters(const counters& c);
@@ -82,7 +85,8 @@ class sqlite_store {
   std::string path_;
   sqlite3* db_ = nullptr;
   std::string error_;
-  statement begin_, commit_, rollback_, insert_event_, insert_key_, select_key_, upsert_topic_,
+  std::string block_;  // scratch for add_key_block
+  statement begin_, commit_, rollback_, insert_event_, insert_block_, select_key_, upsert_topic_,
       update_counters_;
 };
 

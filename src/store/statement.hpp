@@ -35,6 +35,10 @@ class statement {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   }
 
+  void bind_blob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(s_); }
   void reset() {
@@ -43,6 +47,11 @@ class statement {
   }
 
   std::int64_t column_int(int i) const { return sqlite3_column_int64(s_, i); }
+  std::string_view column_blob(int i) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, i));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string_view();
+  }
   std::string_view column_text(int i) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
     return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))

@@ -52,6 +52,7 @@ BOOST_AUTO_TEST_CASE(writes_commit_and_recover) {
     BOOST_TEST(!s->begin());
     BOOST_TEST(!s->insert(make_event("t1", "a"), 1, "2026-11-24T10:15:00.000Z"));
     BOOST_TEST(!s->insert(make_event("t2", "bb"), 2, "2026-11-24T10:15:00.000Z"));
+    BOOST_TEST(!s->add_key_block(1, {1001, 1002}));
     BOOST_TEST(!s->add_topic_count("t1", 1));
     BOOST_TEST(!s->add_topic_count("t2", 1));
     BOOST_TEST(!s->save_counters({3, 2, 1, 0, 5, 6}));
@@ -96,6 +97,24 @@ BOOST_AUTO_TEST_CASE(writes_commit_and_recover) {
   rows.clear();
   BOOST_TEST(!reader.events(std::nullopt, 1, 10, rows));
   BOOST_TEST(rows.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(events_without_their_key_block_are_reported_as_damage) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  auto s = store::sqlite_store::open(path, sync_mode::normal);
+  BOOST_TEST(!s->begin());
+  BOOST_TEST(!s->insert(make_event("t", "a"), 1, "x"));
+  BOOST_TEST(!s->insert(make_event("t", "b"), 2, "x"));
+  BOOST_TEST(!s->add_key_block(1, {7}));  // covers seq 1 only
+  BOOST_TEST(!s->commit());
+  std::string error;
+  try {
+    s->recover([](std::int64_t) {}, [](std::int64_t, std::uint64_t) {});
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  BOOST_TEST(error == "--db " + path + " is damaged: key blocks end at seq 1, events at seq 2");
 }
 
 BOOST_AUTO_TEST_CASE(uncommitted_rows_are_invisible_and_rolled_back) {
