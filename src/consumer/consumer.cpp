@@ -132,7 +132,7 @@ void consumer::flush() {
 
   if (!failed_.load(std::memory_order_acquire)) {
     store::counters totals = committed_;
-    std::map<std::string, std::uint64_t> topic_delta;
+    topic_counts topic_delta;
     auto ec = write_batch(jobs, totals, topic_delta);
     if (!ec) ec = store_->commit();
     if (ec) {
@@ -159,7 +159,7 @@ void consumer::flush() {
 
 boost::system::error_code consumer::write_batch(
     const std::vector<std::shared_ptr<publish_job>>& jobs, store::counters& totals,
-    std::map<std::string, std::uint64_t>& topic_delta) {
+    topic_counts& topic_delta) {
   if (auto ec = store_->begin()) return ec;
   const std::int64_t first_seq = last_seq_ + 1;
   new_hashes_.clear();
@@ -208,7 +208,9 @@ boost::system::error_code consumer::write_batch(
       new_hashes_.push_back(e.key_hash);
       ++totals.received;
       ++totals.unique_processed;
-      ++topic_delta[e.topic];
+      auto t = topic_delta.find(e.topic);
+      if (t == topic_delta.end()) t = topic_delta.emplace(std::string(e.topic), 0).first;
+      ++t->second;
     }
   }
   if (!new_hashes_.empty())

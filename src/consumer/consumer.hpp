@@ -29,6 +29,7 @@ namespace agg::consumer {
 // that made the events durable has returned.
 struct publish_job {
   std::vector<event> events;
+  std::vector<char> text;  // owns the bytes the events' fields view
   std::vector<event_result> results;
   boost::system::error_code error;  // errc::unavailable when the store failed
   // The session's executor, tracking outstanding work: the HTTP context keeps running until
@@ -48,6 +49,9 @@ struct consumer_options {
   // each handler is posted straight to its job's executor.
   boost::asio::any_io_executor completion_executor;
 };
+
+// Events per topic. std::less<> looks topics up by string_view without a copy.
+using topic_counts = std::map<std::string, std::uint64_t, std::less<>>;
 
 // A consistent copy of the counters for /stats.
 struct stats_snapshot {
@@ -101,8 +105,7 @@ class consumer {
   void on_linger(std::uint64_t generation);  // write strand
   void flush();                              // write strand: commit batch_ and complete its jobs
   boost::system::error_code write_batch(const std::vector<std::shared_ptr<publish_job>>& jobs,
-                                        store::counters& totals,
-                                        std::map<std::string, std::uint64_t>& topic_delta);
+                                        store::counters& totals, topic_counts& topic_delta);
   void complete(std::vector<std::shared_ptr<publish_job>>& jobs);
   void fail(const std::string& why);
   store::counters current_rejected(store::counters c) const noexcept;
@@ -134,9 +137,9 @@ class consumer {
   std::vector<std::uint64_t> new_hashes_;  // key hashes of the batch's new events, seq order
 
   mutable std::mutex stats_mu_;
-  store::counters stats_totals_;                       // guarded by stats_mu_
-  std::map<std::string, std::uint64_t> topic_counts_;  // guarded by stats_mu_
-  std::string failure_;                                // guarded by stats_mu_
+  store::counters stats_totals_;  // guarded by stats_mu_
+  topic_counts topic_counts_;     // guarded by stats_mu_
+  std::string failure_;           // guarded by stats_mu_
 
   boost::asio::thread_pool pool_;
   boost::asio::strand<boost::asio::thread_pool::executor_type> write_strand_;

@@ -1,18 +1,20 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <string_view>
 
 namespace agg {
 
-// One validated event, ready for the consumer. Strings are exactly as the publisher sent them
-// (after JSON unescaping); `payload` is the payload re-serialised as compact JSON.
+// One validated event, ready for the consumer. The fields view bytes owned by the request
+// that carried the event (one buffer per request, not five strings per event: the allocations
+// were ~20% of the batched path). Strings are exactly as the publisher sent them (after JSON
+// unescaping); `payload` is the payload re-serialised as compact JSON.
 struct event {
-  std::string topic;
-  std::string event_id;
-  std::string timestamp;
-  std::string source;
-  std::string payload;
+  std::string_view topic;
+  std::string_view event_id;
+  std::string_view timestamp;
+  std::string_view source;
+  std::string_view payload;
   // Hash of (topic, event_id): selects the dedup-index slot. Never decides on its own.
   std::uint64_t key_hash = 0;
   // Hash of (timestamp, source, payload as a JSON value, key order ignored): tells a plain

@@ -161,6 +161,7 @@ void http_session::publish() {
 
   auto job = std::make_shared<consumer::publish_job>();
   job->events = std::move(parsed.events);
+  job->text = std::move(parsed.text);
   job->executor = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
   job->on_done = [self = shared_from_this()](consumer::publish_job& j) { self->on_published(j); };
   stream_.expires_never();  // the wait for the commit is ours, not the client's

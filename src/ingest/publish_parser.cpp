@@ -55,10 +55,24 @@ void check(std::optional<std::string> problem, std::string_view name, std::size_
   if (problem) errors.push_back({index, std::string(name), std::move(*problem)});
 }
 
-// Validates one element; appends an event when it is valid, else its field errors.
-// Returns false for a payload nested too deep (a 400 for the whole body, not a 422).
-bool take_event(const json::value& v, std::size_t index, std::vector<event>& out,
-                std::vector<field_error>& errors) {
+// Where one event's fields sit in parse_result::text, until the text stops growing.
+struct field_spans {
+  std::size_t at[5];
+  std::size_t size[5];
+};
+
+void append_text(std::vector<char>& text, std::string_view s, field_spans& spans, int field) {
+  spans.at[field] = text.size();
+  spans.size[field] = s.size();
+  text.insert(text.end(), s.begin(), s.end());
+}
+
+// Validates one element; on success appends its fields to `text` and an event whose views are
+// set once `text` is complete. Records every field error otherwise. Returns false for a payload
+// nested too deep (a 400 for the whole body, not a 422). `scratch` is reused between calls.
+bool take_event(const json::value& v, std::size_t index, parse_result& r,
+                std::vector<field_spans>& spans, std::string& scratch) {
+  auto& errors = r.details;
   const auto* o = v.if_object();
   if (!o) {
     errors.push_back({index, "event", "must be a JSON object"});
@@ -83,14 +97,17 @@ bool take_event(const json::value& v, std::size_t index, std::vector<event>& out
   if (!errors.empty()) return true;  // the request will be refused: build nothing more
 
   event e;
-  e.topic.assign(view(*topic));
-  e.event_id.assign(view(*id));
-  e.timestamp.assign(view(*ts));
-  e.source.assign(view(*source));
-  append_json_value(e.payload, *payload);
-  e.key_hash = key_hash(e.topic, e.event_id);
-  e.content_hash = hash_bytes(e.source, hash_bytes(e.timestamp, hash_json_value(*payload)));
-  out.push_back(std::move(e));
+  e.key_hash = key_hash(view(*topic), view(*id));
+  e.content_hash = hash_bytes(view(*source), hash_bytes(view(*ts), hash_json_value(*payload)));
+  scratch.clear();
+  append_json_value(scratch, *payload);
+  field_spans& sp = spans.emplace_back();
+  append_text(r.text, view(*topic), sp, 0);
+  append_text(r.text, view(*id), sp, 1);
+  append_text(r.text, view(*ts), sp, 2);
+  append_text(r.text, view(*source), sp, 3);
+  append_text(r.text, scratch, sp, 4);
+  r.events.push_back(e);
   return true;
 }
 
@@ -141,8 +158,12 @@ parse_result parse_publish(std::string_view body, std::size_t max_batch) {
   if (n == 0)
     return failure(errc::validation_failed, "the batch is empty: send at least one event");
   r.events.reserve(n);
+  r.text.reserve(body.size());  // compact fields are rarely longer than the body
+  std::vector<field_spans> spans;
+  spans.reserve(n);
+  std::string scratch;
   for (std::size_t i = 0; i < n; ++i) {
-    if (!take_event(list ? (*list)[i] : root, i, r.events, r.details))
+    if (!take_event(list ? (*list)[i] : root, i, r, spans, scratch))
       return failure(errc::invalid_json, "payload of event " + std::to_string(i) +
                                              " is nested deeper than " +
                                              std::to_string(max_payload_depth) + " levels");
@@ -152,6 +173,14 @@ parse_result parse_publish(std::string_view body, std::size_t max_batch) {
     r.message =
         std::to_string(r.details.size()) + " invalid field(s) in the request; nothing was stored";
     r.events.clear();
+    r.text.clear();
+    return r;
+  }
+  // The text is complete: point the events at it.
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    std::string_view* fields[] = {&r.events[i].topic, &r.events[i].event_id, &r.events[i].timestamp,
+                                  &r.events[i].source, &r.events[i].payload};
+    for (int f = 0; f < 5; ++f) *fields[f] = {r.text.data() + spans[i].at[f], spans[i].size[f]};
   }
   return r;
 }

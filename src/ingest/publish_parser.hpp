@@ -18,6 +18,9 @@ struct parse_result {
   std::string message;
   std::vector<field_error> details;
   std::vector<event> events;
+  // The bytes the events' fields view. A vector keeps its buffer when moved, so the views stay
+  // valid wherever the result (or the job it is moved into) goes.
+  std::vector<char> text;
 };
 
 // The nesting a payload may have (the payload object itself is level 1).

@@ -292,10 +292,11 @@ std::string check_ok(const ingest::parse_result& r, const json::value* root,
     if (auto p = timestamp_rule(e.timestamp); !p.empty()) return at + p;
     const auto* src = (*elems)[i]->if_object();
     if (!src) return at + "accepted but not an object in the body";
-    for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"topic", &e.topic},
-                                      {"event_id", &e.event_id},
-                                      {"timestamp", &e.timestamp},
-                                      {"source", &e.source}}) {
+    for (const auto& [name, value] :
+         {std::pair<const char*, const std::string_view*>{"topic", &e.topic},
+          {"event_id", &e.event_id},
+          {"timestamp", &e.timestamp},
+          {"source", &e.source}}) {
       const auto* m = src->if_contains(name);
       if (!m || !m->is_string() || sv(m->get_string()) != *value)
         return at + name + " differs from the body's";
@@ -305,18 +306,20 @@ std::string check_ok(const ingest::parse_result& r, const json::value* root,
     deep.max_depth = 100000;
     const auto payload = json::parse(e.payload, ec, {}, deep);
     if (ec || !payload.is_object())
-      return at + "payload does not re-parse as an object: " + e.payload.substr(0, 200);
+      return at +
+             "payload does not re-parse as an object: " + std::string(e.payload.substr(0, 200));
     const auto* sent = src->if_contains("payload");
     if (!sent || !sent->is_object()) return at + "accepted without an object payload";
     if (depth(*sent) > max_payload_depth)
       return at + "payload of depth " + std::to_string(depth(*sent)) + " accepted";
     if (!same_value(payload, *sent, numbers::near))
-      return at + "payload changed: " + e.payload.substr(0, 200) + " vs " +
+      return at + "payload changed: " + std::string(e.payload.substr(0, 200)) + " vs " +
              json::serialize(*sent).substr(0, 200);
     const auto h = hash_json_value(*sent);
     // Equal values must hash equally; after an inexact re-reading (see numbers) they may not.
     if (same_value(payload, *sent, numbers::exact) && hash_json_value(payload) != h)
-      return at + "hash_json_value differs after the round trip of " + e.payload.substr(0, 200);
+      return at + "hash_json_value differs after the round trip of " +
+             std::string(e.payload.substr(0, 200));
     if (e.content_hash != hash_bytes(e.source, hash_bytes(e.timestamp, h)))
       return at + "content_hash is not the hash of (timestamp, source, payload)";
     if (e.key_hash != key_hash(e.topic, e.event_id)) return at + "key_hash is not key_hash(key)";

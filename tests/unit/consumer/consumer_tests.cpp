@@ -39,6 +39,7 @@ struct harness {
     BOOST_REQUIRE((parsed.code == errc::ok));
     auto job = std::make_shared<consumer::publish_job>();
     job->events = std::move(parsed.events);
+    job->text = std::move(parsed.text);
     job->executor = ioc.get_executor();
     bool done = false;
     job->on_done = [&](consumer::publish_job&) { done = true; };
@@ -127,6 +128,7 @@ BOOST_AUTO_TEST_CASE(whole_request_admission_limits) {
       ingest::parse_publish("[" + ev("t", "a") + "," + ev("t", "b") + "," + ev("t", "c") + "]", 10);
   auto job = std::make_shared<consumer::publish_job>();
   job->events = std::move(parsed.events);
+  job->text = std::move(parsed.text);
   job->executor = h.ioc.get_executor();
   job->on_done = [](consumer::publish_job&) {};
   BOOST_TEST((h.c->submit(job) == errc::too_large));  // can never fit: not an overload
@@ -148,6 +150,7 @@ BOOST_AUTO_TEST_CASE(concurrent_submitters_store_each_key_once) {
       auto parsed = ingest::parse_publish(body, 10000);
       auto job = std::make_shared<consumer::publish_job>();
       job->events = std::move(parsed.events);
+      job->text = std::move(parsed.text);
       job->executor = h.ioc.get_executor();
       job->on_done = [&](consumer::publish_job&) { ++answered; };
       while (h.c->submit(job) != errc::ok) std::this_thread::yield();
