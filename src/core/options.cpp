@@ -109,7 +109,8 @@ AGG_QUEUE_CAPACITY=1024); the flag wins.
   --threads N            HTTP threads; 0 = one per core (default 0)
   --queue-capacity N     events the intake queue holds before 503 (default 65536)
   --batch-max N          most events per SQLite transaction (default 4096)
-  --linger-ms N          wait for a batch to fill while events keep arriving (default 2)
+  --linger-ms N          after an idle spell, wait this long for a burst to fill a batch
+                         (default 2; 0 never waits)
   --sync normal|full     normal survives a process crash; full also power loss (default normal)
   --max-body BYTES       largest request body, else 413 (default 16777216)
   --max-batch N          most events per request, else 413 (default 10000)

@@ -31,8 +31,9 @@ struct options {
   std::size_t queue_capacity = 65536;
   // --batch-max: most events committed in one SQLite transaction. Default 4096.
   std::size_t batch_max = 4096;
-  // --linger-ms: how long the consumer may wait for a batch to fill while events keep
-  // arriving; it commits at once when the intake goes quiet. Default 2; 0 never waits.
+  // --linger-ms: after an idle spell (no commit for this long), how long the consumer may wait
+  // for a starting burst to fill a batch; the wait ends once 250 us pass without new events.
+  // Under sustained load it never waits. Default 2; 0 never waits.
   unsigned linger_ms = 2;
   // --sync: durability of a commit, see sync_mode. Default normal.
   sync_mode sync = sync_mode::normal;
