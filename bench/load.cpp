@@ -11,6 +11,7 @@
 // evenly, re-send an earlier event (same key, same bytes: a plain duplicate); the rest
 // are fresh UUID-keyed events. See event_gen.hpp.
 
+#include "cli.hpp"
 #include "event_gen.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -125,18 +126,14 @@ Exit status: 0 when every request was answered 200 (and --check-stats passed),
 1 when a request failed or the stats check failed, 2 on bad usage or no server.
 )";
 
-[[noreturn]] void usage_error(const std::string& msg) {
-    std::cerr << "agg-load: " << msg << "\n(see agg-load --help)\n";
-    std::exit(2);
-}
+// This tool's name in usage errors.
+constexpr std::string_view tool = "agg-load";
+
+[[noreturn]] void usage_error(const std::string& msg) { agg_bench::usage_error(tool, msg); }
 
 template <class T>
 T parse_number(std::string_view name, std::string_view text) {
-    T value{};
-    const auto res = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (res.ec != std::errc{} || res.ptr != text.data() + text.size())
-        usage_error("bad value for " + std::string(name) + ": '" + std::string(text) + "'");
-    return value;
+  return agg_bench::parse_number<T>(tool, name, text);
 }
 
 options parse_options(int argc, char** argv) {

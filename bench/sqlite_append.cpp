@@ -3,6 +3,7 @@
 // with one prepared statement, in transactions of --txn rows. No unique index, no
 // dedup, no HTTP: whatever the service reaches is measured against this number.
 
+#include "cli.hpp"
 #include "event_gen.hpp"
 
 #include <sqlite3.h>
@@ -53,18 +54,14 @@ received_at TEXT), journal_mode=WAL, one prepared INSERT.
 Prints events/s and a final line `RESULT key=value ...`.
 )";
 
-[[noreturn]] void usage_error(const std::string& msg) {
-    std::cerr << "bench-sqlite-append: " << msg << "\n(see --help)\n";
-    std::exit(2);
-}
+// This tool's name in usage errors.
+constexpr std::string_view tool = "bench-sqlite-append";
+
+[[noreturn]] void usage_error(const std::string& msg) { agg_bench::usage_error(tool, msg); }
 
 template <class T>
 T parse_number(std::string_view name, std::string_view text) {
-    T value{};
-    const auto res = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (res.ec != std::errc{} || res.ptr != text.data() + text.size())
-        usage_error("bad value for " + std::string(name) + ": '" + std::string(text) + "'");
-    return value;
+  return agg_bench::parse_number<T>(tool, name, text);
 }
 
 options parse_options(int argc, char** argv) {

@@ -10,48 +10,11 @@ namespace {
 
 namespace http = boost::beast::http;
 
-void append_uint(std::string& out, std::uint64_t v) {
+template <class Int>
+void append_number(std::string& out, Int v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
-}
-
-void append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-const char* code_name(errc e) {
-  switch (e) {
-    case errc::invalid_json:
-      return "invalid_json";
-    case errc::too_large:
-      return "too_large";
-    case errc::unsupported_media_type:
-      return "unsupported_media_type";
-    case errc::validation_failed:
-      return "validation_failed";
-    case errc::overloaded:
-      return "overloaded";
-    case errc::unavailable:
-      return "unavailable";
-    case errc::shutting_down:
-      return "shutting_down";
-    case errc::method_not_allowed:
-      return "method_not_allowed";
-    case errc::not_found:
-      return "not_found";
-    case errc::bad_query:
-      return "bad_query";
-    case errc::bad_request:
-      return "bad_request";
-    case errc::header_too_large:
-      return "header_too_large";
-    case errc::ok:
-      break;
-  }
-  return "internal";
 }
 
 http::status status_of(errc e) {
@@ -91,14 +54,14 @@ reply error_reply(errc code, std::string_view message, const std::vector<field_e
   if (code == errc::shutting_down) r.close = true;
   std::string& b = r.body;
   b = "{\"error\":";
-  append_json_string(b, code_name(code));
+  append_json_string(b, to_string(code));
   b += ",\"message\":";
   append_json_string(b, message);
   b += ",\"details\":[";
   for (std::size_t i = 0; i < details.size(); ++i) {
     if (i) b.push_back(',');
     b += "{\"index\":";
-    append_uint(b, details[i].index);
+    append_number(b, details[i].index);
     b += ",\"field\":";
     append_json_string(b, details[i].field);
     b += ",\"message\":";
@@ -113,16 +76,16 @@ std::string serialize_reply(const reply& r, unsigned version, bool keep_alive, b
   std::string out;
   out.reserve(160 + (head ? 0 : r.body.size()));
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  append_uint(out, static_cast<unsigned>(r.status));
+  append_number(out, static_cast<unsigned>(r.status));
   out.push_back(' ');
   out += http::obsolete_reason(r.status);
   out += "\r\nServer: event-aggregator\r\nContent-Type: application/json\r\nContent-Length: ";
-  append_uint(out, r.body.size());
+  append_number(out, r.body.size());
   out += "\r\n";
   if (!r.allow.empty()) out += "Allow: " + r.allow + "\r\n";
   if (r.retry_after > 0) {
     out += "Retry-After: ";
-    append_uint(out, static_cast<unsigned>(r.retry_after));
+    append_number(out, static_cast<unsigned>(r.retry_after));
     out += "\r\n";
   }
   if (!keep_alive)
@@ -141,11 +104,11 @@ std::string publish_body(const std::vector<event>& events,
   std::string b;
   b.reserve(64 + results.size() * 96);
   b = "{\"received\":";
-  append_uint(b, events.size());
+  append_number(b, events.size());
   b += ",\"accepted\":";
-  append_uint(b, accepted);
+  append_number(b, accepted);
   b += ",\"duplicates\":";
-  append_uint(b, results.size() - accepted);
+  append_number(b, results.size() - accepted);
   b += ",\"results\":[";
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (i) b.push_back(',');
@@ -156,7 +119,7 @@ std::string publish_body(const std::vector<event>& events,
     b += ",\"status\":\"";
     b += to_string(results[i].status);
     b += "\",\"seq\":";
-    append_int(b, results[i].seq);
+    append_number(b, results[i].seq);
     b.push_back('}');
   }
   b += "]}";
@@ -169,18 +132,18 @@ std::string events_body(const std::vector<store::stored_event>& rows) {
   for (const auto& e : rows) bytes += 128 + e.payload.size() + e.topic.size() + e.event_id.size();
   b.reserve(bytes);
   b = "{\"count\":";
-  append_uint(b, rows.size());
+  append_number(b, rows.size());
   b += ",\"next_after\":";
   if (rows.empty())
     b += "null";
   else
-    append_int(b, rows.back().seq);
+    append_number(b, rows.back().seq);
   b += ",\"events\":[";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& e = rows[i];
     if (i) b.push_back(',');
     b += "{\"seq\":";
-    append_int(b, e.seq);
+    append_number(b, e.seq);
     b += ",\"topic\":";
     append_json_string(b, e.topic);
     b += ",\"event_id\":";
@@ -203,13 +166,13 @@ std::string stats_body(const consumer::stats_snapshot& s, double uptime_seconds,
                        std::string_view started_at) {
   const auto& t = s.totals;
   std::string b = "{\"received\":";
-  append_uint(b, t.received);
+  append_number(b, t.received);
   b += ",\"unique_processed\":";
-  append_uint(b, t.unique_processed);
+  append_number(b, t.unique_processed);
   b += ",\"duplicate_dropped\":";
-  append_uint(b, t.duplicate_dropped);
+  append_number(b, t.duplicate_dropped);
   b += ",\"conflicts\":";
-  append_uint(b, t.conflicts);
+  append_number(b, t.conflicts);
   b += ",\"topics\":[";
   for (std::size_t i = 0; i < s.topic_counts.size(); ++i) {
     if (i) b.push_back(',');
@@ -220,7 +183,7 @@ std::string stats_body(const consumer::stats_snapshot& s, double uptime_seconds,
     if (i) b.push_back(',');
     append_json_string(b, s.topic_counts[i].first);
     b.push_back(':');
-    append_uint(b, s.topic_counts[i].second);
+    append_number(b, s.topic_counts[i].second);
   }
   char up[32];
   std::snprintf(up, sizeof up, "%.3f", uptime_seconds);
@@ -229,13 +192,13 @@ std::string stats_body(const consumer::stats_snapshot& s, double uptime_seconds,
   b += ",\"started_at\":";
   append_json_string(b, started_at);
   b += ",\"queue\":{\"depth\":";
-  append_uint(b, s.queue_depth);
+  append_number(b, s.queue_depth);
   b += ",\"capacity\":";
-  append_uint(b, s.queue_capacity);
+  append_number(b, s.queue_capacity);
   b += "},\"rejected\":{\"invalid\":";
-  append_uint(b, t.rejected_invalid);
+  append_number(b, t.rejected_invalid);
   b += ",\"overloaded\":";
-  append_uint(b, t.rejected_overloaded);
+  append_number(b, t.rejected_overloaded);
   b += "}}";
   return b;
 }

@@ -24,6 +24,10 @@ enum class errc {
   header_too_large,        // 431
 };
 
+// The contract's error code for `e` ("invalid_json", "too_large", ...): the "error" field of
+// every error body and the message of the error category.
+const char* to_string(errc e) noexcept;
+
 const boost::system::error_category& agg_category() noexcept;
 
 inline boost::system::error_code make_error_code(errc e) noexcept {

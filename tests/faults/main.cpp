@@ -5,15 +5,6 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <csignal>
-
-namespace {
-
-// A write to a socket the server closed must be an error code, not a signal.
-struct ignore_sigpipe {
-  ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
-};
-
-}  // namespace
+#include "ignore_sigpipe.hpp"
 
 BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);

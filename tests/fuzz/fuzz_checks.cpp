@@ -202,21 +202,6 @@ std::string_view sv(const json::string& s) {
   return {s.data(), s.size()};
 }
 
-const char* code_name(errc c) {
-  switch (c) {
-    case errc::ok:
-      return "ok";
-    case errc::invalid_json:
-      return "invalid_json";
-    case errc::too_large:
-      return "too_large";
-    case errc::validation_failed:
-      return "validation_failed";
-    default:
-      return "other";
-  }
-}
-
 // The error body of `r` is {"error": <code>, "message": <non-empty>, "details": [...]} with the
 // details of r, and the status matches the code.
 std::string check_error_body(const ingest::parse_result& r) {
@@ -226,7 +211,7 @@ std::string check_error_body(const ingest::parse_result& r) {
                                                      : 422u;
   if (static_cast<unsigned>(rep.status) != want)
     return "error_reply status " + std::to_string(static_cast<unsigned>(rep.status)) + " for " +
-           code_name(r.code);
+           to_string(r.code);
   boost::system::error_code ec;
   const auto v = json::parse(rep.body, ec);
   if (ec || !v.is_object()) return "error body is not a JSON object: " + rep.body.substr(0, 200);
@@ -234,7 +219,7 @@ std::string check_error_body(const ingest::parse_result& r) {
   const auto* e = o.if_contains("error");
   const auto* m = o.if_contains("message");
   const auto* d = o.if_contains("details");
-  if (!e || !e->is_string() || sv(e->get_string()) != code_name(r.code))
+  if (!e || !e->is_string() || sv(e->get_string()) != to_string(r.code))
     return "error body has the wrong \"error\": " + rep.body.substr(0, 200);
   if (!m || !m->is_string() || m->get_string().empty() || sv(m->get_string()) != r.message)
     return "error body has the wrong \"message\": " + rep.body.substr(0, 200);
@@ -332,8 +317,8 @@ std::string check_error(const ingest::parse_result& r, std::string_view body_of_
   if (r.code != errc::invalid_json && r.code != errc::too_large &&
       r.code != errc::validation_failed)
     return std::string("unexpected error code ") + std::to_string(static_cast<int>(r.code));
-  if (r.message.empty()) return std::string(code_name(r.code)) + " without a message";
-  if (!r.events.empty()) return std::string(code_name(r.code)) + " with events";
+  if (r.message.empty()) return std::string(to_string(r.code)) + " without a message";
+  if (!r.events.empty()) return std::string(to_string(r.code)) + " with events";
   if (r.code == errc::validation_failed) {
     if (r.details.empty() && r.message.find("empty") == std::string::npos)
       return "validation_failed without details and not an empty batch: " + r.message;
@@ -344,17 +329,17 @@ std::string check_error(const ingest::parse_result& r, std::string_view body_of_
       if (d.message.empty()) return "detail without a message";
     }
   } else if (!r.details.empty()) {
-    return std::string(code_name(r.code)) + " with details";
+    return std::string(to_string(r.code)) + " with details";
   }
   if (root) {
     // The body is JSON: the code must follow from its shape.
     const auto elems = elements(*root);
     if (!elems) {
       if (r.code != errc::invalid_json)
-        return std::string(code_name(r.code)) + " for a body of the wrong shape";
+        return std::string(to_string(r.code)) + " for a body of the wrong shape";
     } else if (elems->size() > max_batch) {
       if (r.code != errc::too_large)
-        return std::string(code_name(r.code)) + " for " + std::to_string(elems->size()) +
+        return std::string(to_string(r.code)) + " for " + std::to_string(elems->size()) +
                " events over the limit";
     } else if (elems->empty()) {
       if (r.code != errc::validation_failed) return "empty batch is not validation_failed";
@@ -415,11 +400,11 @@ std::string check_publish(std::string_view body) {
     if (fits ? small.code != errc::ok || small.events.size() != big.events.size()
              : small.code != errc::too_large)
       return "limits disagree: " + std::to_string(big.events.size()) + " events ok at 10000, " +
-             code_name(small.code) + " at 2";
+             to_string(small.code) + " at 2";
   } else if (big.code != errc::too_large && small.code != big.code &&
              small.code != errc::too_large) {
-    return std::string("limits disagree: ") + code_name(big.code) + " at 10000, " +
-           code_name(small.code) + " at 2";
+    return std::string("limits disagree: ") + to_string(big.code) + " at 10000, " +
+           to_string(small.code) + " at 2";
   }
   return {};
 }

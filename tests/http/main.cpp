@@ -4,16 +4,6 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <csignal>
-
-namespace {
-
-// A write to a socket the server has closed must be an error code, not a signal that
-// ends the test run (Asio uses MSG_NOSIGNAL already; this covers everything else).
-struct ignore_sigpipe {
-  ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
-};
-
-}  // namespace
+#include "ignore_sigpipe.hpp"
 
 BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
