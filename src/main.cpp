@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,6 +31,20 @@ void close_sessions(agg::ingest::server_context& ctx) {
   std::lock_guard lk(ctx.sessions_mu);
   for (auto& [raw, weak] : ctx.sessions)
     if (auto s = weak.lock()) s->shutdown_from_any_thread();
+}
+
+// --host may be an address or a name ("localhost"): names resolve to their first address.
+boost::asio::ip::tcp::endpoint listen_endpoint(boost::asio::io_context& ioc,
+                                               const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(host, ec);
+  if (!ec) return {addr, port};
+  boost::asio::ip::tcp::resolver resolver(ioc);
+  const auto found = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || found.empty())
+    throw std::runtime_error("cannot resolve --host " + host + ": " +
+                             (ec ? ec.message() : std::string("no address")));
+  return found.begin()->endpoint();
 }
 
 }  // namespace
@@ -65,7 +80,7 @@ int main(int argc, char** argv) {
     agg::api::router router(consumer, shutting_down);
     agg::ingest::server_context ctx{opts, consumer, router, log, shutting_down, {}, {}};
 
-    const boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(opts.host), opts.port);
+    const boost::asio::ip::tcp::endpoint ep = listen_endpoint(ioc, opts.host, opts.port);
     std::shared_ptr<agg::ingest::listener> listener;  // set below, before ioc.run()
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     boost::asio::steady_timer drain_timer(ioc);
