@@ -6,16 +6,22 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include <stdexcept>
+
 namespace agg::ingest {
 
 namespace net = boost::asio;
 
 listener::listener(net::io_context& ioc, const net::ip::tcp::endpoint& ep, server_context& ctx)
     : ioc_(ioc), ctx_(ctx), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_(strand_) {
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(net::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen(net::socket_base::max_listen_connections);
+  boost::system::error_code ec;
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + ep.address().to_string() + " port " +
+                             std::to_string(ep.port()) + ": " + ec.message());
 }
 
 void listener::run() {

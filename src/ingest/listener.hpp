@@ -15,7 +15,8 @@ namespace agg::ingest {
 // Accepts connections and starts a session on its own strand for each.
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  // Binds and listens; throws boost::system::system_error at start-up (e.g. port in use).
+  // Binds and listens; throws std::runtime_error with one clear line at start-up (e.g. the
+  // port is in use).
   listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& ep,
            server_context& ctx);
 
