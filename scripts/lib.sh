@@ -27,9 +27,14 @@ agg_ensure_packages() {
     fi
     agg_log "installing missing packages: ${missing[*]}"
     # Check-Valid-Until=false: the mirror may be a dated snapshot whose Release files expired.
+    # apt's progress goes to a log, shown only when it fails.
+    local log
+    log=$(mktemp)
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false update -qq \
-        || agg_die "apt-get update failed"
+        >"$log" 2>&1 || { tail -n 30 "$log" >&2; agg_die "apt-get update failed"; }
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-        || agg_die "apt-get install ${missing[*]} failed"
+        >>"$log" 2>&1 || { tail -n 30 "$log" >&2; agg_die "apt-get install ${missing[*]} failed"; }
+    rm -f "$log"
+    agg_log "installed: ${missing[*]}"
 }
 
