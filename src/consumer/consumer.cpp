@@ -139,6 +139,7 @@ void consumer::flush() {
       store_->rollback();
       fail(store_->last_error());
     } else {
+      log_.write_lines(dup_lines_);
       committed_ = totals;
       std::lock_guard lk(stats_mu_);
       stats_totals_ = totals;
@@ -165,7 +166,8 @@ boost::system::error_code consumer::write_batch(
   new_hashes_.clear();
   const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
   const bool log_dups = log_.enabled(log_level::info);
-  std::string line;
+  const bool log_conflicts = log_.enabled(log_level::warn);
+  dup_lines_.clear();
   for (const auto& job : jobs) {
     job->results.resize(job->events.size());
     for (std::size_t i = 0; i < job->events.size(); ++i) {
@@ -190,13 +192,13 @@ boost::system::error_code consumer::write_batch(
         ++totals.duplicate_dropped;
         const bool conflict = r.status == event_status::conflict;
         if (conflict) ++totals.conflicts;
-        if (conflict ? log_.enabled(log_level::warn) : log_dups) {
-          line.assign("duplicate");
-          logger::append_field(line, "topic", e.topic);
-          logger::append_field(line, "event_id", e.event_id);
-          logger::append_field(line, "seq", std::to_string(r.seq));
-          if (conflict) line += " conflict=true";
-          log_.write(conflict ? log_level::warn : log_level::info, line);
+        if (conflict ? log_conflicts : log_dups) {
+          // Written by flush() once the commit succeeded: a failed batch logs nothing.
+          dup_lines_ += "duplicate";
+          logger::append_field(dup_lines_, "topic", e.topic);
+          logger::append_field(dup_lines_, "event_id", e.event_id);
+          logger::append_field(dup_lines_, "seq", std::to_string(r.seq));
+          dup_lines_ += conflict ? " conflict=true level=warn\n" : "\n";
         }
         continue;
       }

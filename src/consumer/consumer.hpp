@@ -134,6 +134,7 @@ class consumer {
   std::uint64_t linger_generation_ = 0;                // tells a stale timer from the current one
   bool lingering_ = false;
   store::stored_key scratch_key_;
+  std::string dup_lines_;  // the batch's duplicate log lines, written after its commit
   std::vector<std::uint64_t> new_hashes_;  // key hashes of the batch's new events, seq order
 
   mutable std::mutex stats_mu_;

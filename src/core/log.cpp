@@ -25,19 +25,27 @@ void logger::write(log_level l, std::string_view line) {
   if (enabled(l)) append(l, line);
 }
 
+void logger::write_lines(std::string_view lines) {
+  if (!lines.empty()) push(lines, {});
+}
+
 void logger::append(log_level l, std::string_view line) {
+  push(line, l == log_level::warn    ? " level=warn\n"
+             : l == log_level::error ? " level=error\n"
+                                     : "\n");
+}
+
+void logger::push(std::string_view text, std::string_view suffix) {
   bool was_empty;
   {
     std::lock_guard lk(mu_);
-    if (pending_.size() + line.size() > max_buffered) {
+    if (pending_.size() + text.size() > max_buffered) {
       ++dropped_;
       return;
     }
     was_empty = pending_.empty();
-    pending_.append(line);
-    if (l == log_level::warn) pending_ += " level=warn";
-    if (l == log_level::error) pending_ += " level=error";
-    pending_.push_back('\n');
+    pending_.append(text);
+    pending_.append(suffix);
     ++generation_;
   }
   // The writer thread takes the whole buffer at once, so only the first line after it emptied

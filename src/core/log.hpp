@@ -26,6 +26,9 @@ class logger {
   bool enabled(log_level l) const noexcept { return l >= min_level_; }
   // `line` is the message without trailing newline.
   void write(log_level l, std::string_view line);
+  // Appends preformatted lines, each already ending in '\n' (level suffixes included): for
+  // callers that gather many lines and publish them at once.
+  void write_lines(std::string_view lines);
   // Lifecycle lines (listening, shutdown_started, stopped) are written whatever the level:
   // scripts read the port from the `listening` line.
   void always(std::string_view line);
@@ -39,6 +42,7 @@ class logger {
  private:
   void run();
   void append(log_level l, std::string_view line);
+  void push(std::string_view text, std::string_view suffix);
 
   // Above this many buffered bytes, lines are dropped (and counted) rather than growing
   // memory without bound when standard error is blocked.
