@@ -10,7 +10,6 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/version.hpp>
 
 namespace agg::ingest {
 namespace {
