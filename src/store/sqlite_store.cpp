@@ -113,7 +113,14 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, sync_m
       sync == sync_mode::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
   must(exec(db, sync_sql, &msg), "cannot configure --db " + path + ": " + msg);
   // 64 MiB page cache: the tail of the events table and its topic index stay hot.
-  must(exec(db, "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY", &msg),
+  // Checkpoints run inside a commit and fsync the database file while all queued requests
+  // wait: every 8192 WAL pages (32 MiB) rather than SQLite's 1000, single-event p99 with 64
+  // publishers fell from 5.0 to 2.2 ms (max 10 -> 30 ms, batches of 1000 -4%); 4096 was worse
+  // (p99 9-12 ms). A checkpointer on its own connection would remove the stall altogether.
+  must(exec(db,
+            "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = "
+            "8192",
+            &msg),
        "cannot configure --db " + path + ": " + msg);
   // Readers may hold the WAL briefly during a checkpoint; wait rather than fail.
   sqlite3_busy_timeout(db, 5000);
