@@ -27,9 +27,17 @@ namespace {
 constexpr std::chrono::seconds drain_grace{5};
 
 void close_sessions(agg::ingest::server_context& ctx) {
-  std::lock_guard lk(ctx.sessions_mu);
-  for (auto& [raw, weak] : ctx.sessions)
-    if (auto s = weak.lock()) s->shutdown_from_any_thread();
+  // Take owners under the lock, act and let go of them outside it: the last owner of a
+  // session may be one of these, and its destructor takes sessions_mu to unregister (a
+  // self-deadlock on SIGTERM when the lock was still held, found by faults.storage).
+  std::vector<std::shared_ptr<agg::ingest::http_session>> live;
+  {
+    std::lock_guard lk(ctx.sessions_mu);
+    live.reserve(ctx.sessions.size());
+    for (auto& [raw, weak] : ctx.sessions)
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->shutdown_from_any_thread();
 }
 
 // --host may be an address or a name ("localhost"): names resolve to their first address.
