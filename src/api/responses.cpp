@@ -2,20 +2,12 @@
 
 #include "core/json_text.hpp"
 
-#include <charconv>
 #include <cstdio>
 
 namespace agg::api {
 namespace {
 
 namespace http = boost::beast::http;
-
-template <class Int>
-void append_number(std::string& out, Int v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
 
 http::status status_of(errc e) {
   switch (e) {
@@ -70,31 +62,6 @@ reply error_reply(errc code, std::string_view message, const std::vector<field_e
   }
   b += "]}";
   return r;
-}
-
-std::string serialize_reply(const reply& r, unsigned version, bool keep_alive, bool head) {
-  std::string out;
-  out.reserve(160 + (head ? 0 : r.body.size()));
-  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  append_number(out, static_cast<unsigned>(r.status));
-  out.push_back(' ');
-  out += http::obsolete_reason(r.status);
-  out += "\r\nServer: event-aggregator\r\nContent-Type: application/json\r\nContent-Length: ";
-  append_number(out, r.body.size());
-  out += "\r\n";
-  if (!r.allow.empty()) out += "Allow: " + r.allow + "\r\n";
-  if (r.retry_after > 0) {
-    out += "Retry-After: ";
-    append_number(out, static_cast<unsigned>(r.retry_after));
-    out += "\r\n";
-  }
-  if (!keep_alive)
-    out += "Connection: close\r\n";
-  else if (version == 10)
-    out += "Connection: keep-alive\r\n";
-  out += "\r\n";
-  if (!head) out += r.body;
-  return out;
 }
 
 std::string publish_body(const std::vector<event>& events,
@@ -162,7 +129,7 @@ std::string events_body(const std::vector<store::stored_event>& rows) {
   return b;
 }
 
-std::string stats_body(const consumer::stats_snapshot& s, double uptime_seconds,
+std::string stats_body(const stats_snapshot& s, double uptime_seconds,
                        std::string_view started_at) {
   const auto& t = s.totals;
   std::string b = "{\"received\":";

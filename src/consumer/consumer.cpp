@@ -1,6 +1,6 @@
 #include "consumer/consumer.hpp"
 
-#include "core/clock.hpp"
+#include "consumer/duplicate_log.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -9,44 +9,26 @@
 namespace agg::consumer {
 namespace {
 
-// Pool threads: the write strand keeps one busy under load; the other serves /events readers
-// and takes over the writer between batches.
-constexpr int pool_threads = 2;
-
 // While lingering, the batch is re-examined this often; a check that finds no new events
 // ends the wait early (closed-loop publishers add nothing more until they are answered).
 constexpr std::chrono::microseconds linger_step{250};
 
 }  // namespace
 
-consumer::consumer(std::unique_ptr<store::sqlite_store> store, consumer_options opts, logger& log)
+consumer::consumer(store::event_store& store, consumer_options opts, logger& log)
     : opts_(opts),
       log_(log),
-      store_(std::move(store)),
+      store_(store),
       queue_(opts.queue_capacity),
-      pool_(pool_threads),
       write_strand_(boost::asio::make_strand(pool_.get_executor())),
-      linger_timer_(write_strand_) {
-  const auto rec = store_->recover(
-      [this](std::int64_t max_seq) { index_.reserve(static_cast<std::size_t>(max_seq)); },
-      [this](std::int64_t seq, std::uint64_t hash) { index_.insert(hash, seq); });
-  last_seq_ = rec.max_seq;
-  committed_ = rec.totals;
-  stats_totals_ = rec.totals;
-  rejected_invalid_ = rec.totals.rejected_invalid;
-  rejected_overloaded_ = rec.totals.rejected_overloaded;
-  for (const auto& [topic, n] : rec.topic_counts) topic_counts_.emplace(topic, n);
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, opts_.readers); ++i)
-    readers_.push_back({boost::asio::make_strand(pool_.get_executor()),
-                        std::make_unique<store::sqlite_reader>(store_->path())});
-}
+      linger_timer_(write_strand_) {}
 
 consumer::~consumer() {
   stop();
 }
 
 errc consumer::submit(std::shared_ptr<publish_job> job) {
-  if (failed_.load(std::memory_order_acquire)) return errc::unavailable;
+  if (!store_.writable()) return errc::unavailable;
   if (stopping_.load(std::memory_order_acquire)) return errc::shutting_down;
   const std::size_t n = job->events.size();
   if (n > opts_.queue_capacity) return errc::too_large;
@@ -130,103 +112,30 @@ void consumer::flush() {
   jobs.swap(batch_);
   batch_events_ = 0;
 
-  if (!failed_.load(std::memory_order_acquire)) {
-    store::counters totals = committed_;
-    topic_counts topic_delta;
-    auto ec = write_batch(jobs, totals, topic_delta);
-    if (!ec) ec = store_->commit();
-    if (ec) {
-      store_->rollback();
-      fail(store_->last_error());
-    } else {
-      log_.write_lines(dup_lines_);
-      committed_ = totals;
-      std::lock_guard lk(stats_mu_);
-      stats_totals_ = totals;
-      for (const auto& [topic, n] : topic_delta) topic_counts_[topic] += n;
+  group_.clear();
+  for (auto& job : jobs) group_.push_back({job->events, &job->results});
+  if (const auto ec = store_.commit(group_)) {
+    if (!failure_logged_) {
+      failure_logged_ = true;
+      std::string line = "store_failed";
+      logger::append_field(line, "reason", store_.failure());
+      log_.write(log_level::error, line);
     }
-  }
-  if (failed_.load(std::memory_order_acquire))
     for (auto& job : jobs) {
       job->results.clear();
-      job->error = errc::unavailable;
+      job->error = ec;
     }
+  } else {
+    dup_lines_.clear();
+    append_duplicate_lines(jobs, log_.enabled(log_level::info), log_.enabled(log_level::warn),
+                           dup_lines_);
+    log_.write_lines(dup_lines_);
+  }
   complete(jobs);
   last_commit_ = std::chrono::steady_clock::now();
   // More may have been queued while this batch was written: look again without waiting for a
   // producer's wake-up (it may have seen wake_pending_ set and posted nothing).
   if (depth_.load(std::memory_order_acquire) > 0) wake();
-}
-
-boost::system::error_code consumer::write_batch(
-    const std::vector<std::shared_ptr<publish_job>>& jobs, store::counters& totals,
-    topic_counts& topic_delta) {
-  if (auto ec = store_->begin()) return ec;
-  const std::int64_t first_seq = last_seq_ + 1;
-  new_hashes_.clear();
-  const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
-  const bool log_dups = log_.enabled(log_level::info);
-  const bool log_conflicts = log_.enabled(log_level::warn);
-  dup_lines_.clear();
-  for (const auto& job : jobs) {
-    job->results.resize(job->events.size());
-    for (std::size_t i = 0; i < job->events.size(); ++i) {
-      const event& e = job->events[i];
-      event_result& r = job->results[i];
-      // Confirm each candidate against the stored row: only an exact (topic, event_id)
-      // match is a duplicate.
-      boost::system::error_code ec;
-      const bool found = index_.find(e.key_hash, [&](std::int64_t seq) {
-        if (ec) return true;
-        ec = store_->load_key(seq, scratch_key_);
-        if (ec || scratch_key_.topic != e.topic || scratch_key_.event_id != e.event_id)
-          return bool(ec);
-        r.seq = seq;
-        r.status = scratch_key_.content_hash == e.content_hash ? event_status::duplicate
-                                                               : event_status::conflict;
-        return true;
-      });
-      if (ec) return ec;
-      if (found) {
-        ++totals.received;
-        ++totals.duplicate_dropped;
-        const bool conflict = r.status == event_status::conflict;
-        if (conflict) ++totals.conflicts;
-        if (conflict ? log_conflicts : log_dups) {
-          // Written by flush() once the commit succeeded: a failed batch logs nothing.
-          dup_lines_ += "duplicate";
-          logger::append_field(dup_lines_, "topic", e.topic);
-          logger::append_field(dup_lines_, "event_id", e.event_id);
-          logger::append_field(dup_lines_, "seq", std::to_string(r.seq));
-          dup_lines_ += conflict ? " conflict=true level=warn\n" : "\n";
-        }
-        continue;
-      }
-      r.seq = last_seq_ + 1;
-      r.status = event_status::accepted;
-      if (auto ec2 = store_->insert(e, r.seq, received_at)) return ec2;
-      last_seq_ = r.seq;
-      index_.insert(e.key_hash, r.seq);
-      new_hashes_.push_back(e.key_hash);
-      ++totals.received;
-      ++totals.unique_processed;
-      auto t = topic_delta.find(e.topic);
-      if (t == topic_delta.end()) t = topic_delta.emplace(std::string(e.topic), 0).first;
-      ++t->second;
-    }
-  }
-  if (!new_hashes_.empty())
-    if (auto ec = store_->add_key_block(first_seq, new_hashes_)) return ec;
-  for (const auto& [topic, n] : topic_delta)
-    if (auto ec = store_->add_topic_count(topic, n)) return ec;
-  totals = current_rejected(totals);
-  return store_->save_counters(totals);
-}
-
-store::counters consumer::current_rejected(store::counters c) const noexcept {
-  c.rejected_invalid = rejected_invalid_.load(std::memory_order_relaxed);
-  c.rejected_overloaded = rejected_overloaded_.load(std::memory_order_relaxed);
-  return c;
 }
 
 void consumer::complete(std::vector<std::shared_ptr<publish_job>>& jobs) {
@@ -247,22 +156,6 @@ void consumer::complete(std::vector<std::shared_ptr<publish_job>>& jobs) {
   jobs.clear();
 }
 
-void consumer::fail(const std::string& why) {
-  {
-    std::lock_guard lk(stats_mu_);
-    if (failure_.empty()) failure_ = why;
-  }
-  failed_.store(true, std::memory_order_release);
-  std::string line = "store_failed";
-  logger::append_field(line, "reason", why);
-  log_.write(log_level::error, line);
-}
-
-void consumer::read(std::function<void(store::sqlite_reader&)> fn) {
-  auto& slot = readers_[next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size()];
-  boost::asio::post(slot.strand, [fn = std::move(fn), r = slot.reader.get()] { fn(*r); });
-}
-
 void consumer::stop() {
   if (stopping_.exchange(true)) {
     pool_.join();
@@ -277,34 +170,10 @@ void consumer::stop() {
       if (batch_.empty()) break;
       flush();
     }
-    if (!failed_.load(std::memory_order_acquire)) {
-      // Persist the rejected counters, which change without a batch.
-      store::counters totals = current_rejected(committed_);
-      if (store_->begin() || store_->save_counters(totals) || store_->commit()) store_->rollback();
-      store_->checkpoint();
-    }
     done.set_value();
   });
   done.get_future().wait();
   pool_.join();
-}
-
-stats_snapshot consumer::snapshot() const {
-  stats_snapshot s;
-  {
-    std::lock_guard lk(stats_mu_);
-    s.totals = stats_totals_;
-    s.topic_counts.assign(topic_counts_.begin(), topic_counts_.end());
-  }
-  s.totals = current_rejected(s.totals);
-  s.queue_depth = depth_.load(std::memory_order_relaxed);
-  s.queue_capacity = opts_.queue_capacity;
-  return s;
-}
-
-std::string consumer::failure() const {
-  std::lock_guard lk(stats_mu_);
-  return failure_;
 }
 
 }  // namespace agg::consumer

@@ -2,6 +2,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +12,14 @@ namespace agg {
 // Appends `s` as a JSON string literal (quotes included). Only what JSON requires is escaped:
 // '"', '\\' and control characters; UTF-8 passes through unchanged.
 void append_json_string(std::string& out, std::string_view s);
+
+// Appends an integer in decimal (JSON numbers, Content-Length, chunk sizes use it).
+template <class Int>
+void append_number(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
 
 // Appends `v` as compact JSON. Unlike boost::json::serialize, a double is written in its
 // shortest round-trip decimal form (42.5 stays "42.5", not "4.25E1").

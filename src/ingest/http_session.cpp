@@ -1,6 +1,7 @@
 #include "ingest/http_session.hpp"
 
-#include "ingest/publish_parser.hpp"
+#include "ingest/websocket_session.hpp"
+#include "ingest/wire.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -10,6 +11,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <array>
 
 namespace agg::ingest {
 namespace {
@@ -19,21 +23,36 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 // Time a client has to send a whole request (also the keep-alive idle limit) and to take a
-// whole answer; a slowloris client is dropped after it.
+// whole answer or one message of a stream; a slowloris client is dropped after it.
 constexpr std::chrono::seconds io_timeout{30};
+// After a stop began, how long a request already on its way may take to arrive whole.
+constexpr std::chrono::seconds drain_read_timeout{2};
 // Largest request line + headers; larger is 431.
 constexpr std::uint32_t header_limit = 16 * 1024;
 // How long a closing connection keeps draining what the client still sends.
 constexpr std::chrono::seconds linger_timeout{2};
 
-bool is_json_media_type(std::string_view v) {
-  // "application/json" with optional parameters ("; charset=utf-8"), case-insensitive.
-  const auto semi = v.find(';');
-  std::string_view type = v.substr(0, semi);
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  return beast::iequals(type, "application/json");
-}
+// A stream over HTTP: each message one chunk of the session's response.
+class chunked_sink final : public queued_sink {
+ public:
+  chunked_sink(std::shared_ptr<http_session> s, executor_type strand, api::stream_reply r)
+      : queued_sink(std::move(strand), std::move(r)), session_(std::move(s)) {}
+
+ private:
+  void write_message(const std::string& m, write_handler done) override {
+    session_->write_chunk(m, std::move(done));
+  }
+  void write_end(std::uint16_t, const std::string&, write_handler done) override {
+    session_->write_last_chunk(std::move(done));
+  }
+  void on_finished(boost::system::error_code) override {
+    // Let go of the session (it holds this sink too): the cycle ends here.
+    auto s = std::move(session_);
+    s->stream_finished();
+  }
+
+  std::shared_ptr<http_session> session_;
+};
 
 }  // namespace
 
@@ -41,45 +60,84 @@ http_session::http_session(stream_type::socket_type socket, server_context& ctx)
     : stream_(std::move(socket)), ctx_(ctx) {}
 
 http_session::~http_session() {
-  std::lock_guard lk(ctx_.sessions_mu);
-  ctx_.sessions.erase(this);
+  ctx_.remove_session(this);
 }
 
 void http_session::run() {
-  {
-    std::lock_guard lk(ctx_.sessions_mu);
-    ctx_.sessions.emplace(this, weak_from_this());
-  }
+  ctx_.add_session(this, [weak = weak_from_this()](bool force) {
+    if (auto self = weak.lock())
+      net::post(self->stream_.get_executor(), [self, force] { self->shutdown(force); });
+  });
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-    if (self->ctx_.shutting_down.load(std::memory_order_acquire)) return self->close();
+    if (self->ctx_.shutting_down.load(std::memory_order_acquire)) {
+      // Accepted while the service stops: answer what the client already sent, if anything.
+      self->closing_ = true;
+      if (!self->request_waiting()) return self->close();
+    }
     self->do_read();
   });
 }
 
-void http_session::shutdown() {
+void http_session::shutdown(bool force) {
   closing_ = true;
-  if (reading_) close();  // no admitted request here: nothing to answer
+  if (sink_) {
+    auto s = sink_;
+    if (!force)
+      return s->shut_down(beast::websocket::close_code::going_away, "the service is shutting down");
+    close();  // the client does not take the end of its stream: let it go
+    return s->peer_gone(net::error::operation_aborted);
+  }
+  if (!reading_) return;  // an admitted request: closes after its answer
+  if (!force && request_waiting())
+    stream_.expires_after(drain_read_timeout);  // it gets its answer, then the connection closes
+  else
+    close();  // nothing sent: nothing to answer
 }
 
-void http_session::shutdown_from_any_thread() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+bool http_session::request_waiting() const {
+  boost::system::error_code ec;
+  const auto in_kernel = stream_.socket().available(ec);
+  return (!ec && in_kernel > 0) || (parser_ && parser_->got_some()) || buffer_.size() > 0;
 }
 
 void http_session::do_read() {
   parser_.emplace();
   parser_->header_limit(header_limit);
   parser_->body_limit(ctx_.opts.max_body);
+  early_.reset();
   reading_ = true;
-  stream_.expires_after(io_timeout);
+  stream_.expires_after(closing_ ? drain_read_timeout : io_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
       beast::bind_front_handler(&http_session::on_read_header, shared_from_this()));
 }
 
+api::request_head http_session::head() const {
+  const auto& req = parser_->get();
+  return {req.method(), req.target(), &req.base(), beast::websocket::is_upgrade(req)};
+}
+
 void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   const auto& req = parser_->get();
-  if (beast::iequals(req[http::field::expect], "100-continue")) {
+  const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
+  early_ = ctx_.handler.check_head(head());
+  if (early_) {
+    // Decided from the head. A client waiting for 100-continue has not sent the body, and a
+    // reply that closes does not want it: answer now. Otherwise read the body and drop it,
+    // so the connection stays usable.
+    if (expects_continue || early_->close || parser_->is_done()) {
+      if (!parser_->is_done()) early_->close = true;
+      reading_ = false;
+      request_keep_alive_ = req.keep_alive();
+      head_ = req.method() == http::verb::head;
+      auto r = std::move(*early_);
+      early_.reset();
+      return send(std::move(r));
+    }
+    return on_write_continue({}, 0);
+  }
+  if (expects_continue) {
     out_ = req.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
     return net::async_write(
         stream_, net::buffer(out_),
@@ -122,82 +180,37 @@ void http_session::on_read_error(boost::system::error_code ec) {
 }
 
 void http_session::handle() {
-  const auto& req = parser_->get();
+  auto& req = parser_->get();
   request_keep_alive_ = req.keep_alive();
   head_ = req.method() == http::verb::head;
-  const std::string_view target = req.target();
-  const auto qpos = target.find('?');
-  const std::string_view path = target.substr(0, qpos);
-  const std::string_view query =
-      qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
-  auto routed = api::route(req.method(), path);
-  if (auto* r = std::get_if<api::reply>(&routed)) return send(std::move(*r));
-  const auto ep = std::get<api::endpoint>(routed);
-  if (ep == api::endpoint::publish) return publish();
-  stream_.expires_never();
-  ctx_.router.handle(ep, query, [self = shared_from_this()](api::reply r) {
-    // /events answers on a reader strand: come back to this session's strand.
+  if (early_) {
+    auto r = std::move(*early_);
+    early_.reset();
+    return send(std::move(r));
+  }
+  stream_.expires_never();  // the wait for the answer (a commit, a read) is ours
+  api::request r{head(), std::move(req.body()),
+                 net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked)};
+  ctx_.handler.handle(std::move(r), [self = shared_from_this()](api::answer a) {
+    // Answers may come from a store or consumer thread: back to this session's strand.
     net::dispatch(self->stream_.get_executor(),
-                  [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+                  [self, a = std::move(a)]() mutable { self->on_answer(std::move(a)); });
   });
 }
 
-void http_session::publish() {
-  auto& req = parser_->get();
-  if (const auto ct = req.find(http::field::content_type);
-      ct != req.end() && !is_json_media_type(ct->value()))
-    return send(api::error_reply(
-        errc::unsupported_media_type,
-        "Content-Type must be application/json, not '" + std::string(ct->value()) + "'"));
-  if (ctx_.shutting_down.load(std::memory_order_acquire))
-    return send(api::error_reply(errc::shutting_down, "the service is shutting down; retry"));
-
-  auto parsed = parse_publish(req.body(), ctx_.opts.max_batch);
-  if (parsed.code != errc::ok)
-    return send(api::error_reply(parsed.code, parsed.message, parsed.details));
-  req.body().clear();
-  req.body().shrink_to_fit();  // the body is parsed: do not hold it while the commit waits
-
-  auto job = std::make_shared<consumer::publish_job>();
-  job->events = std::move(parsed.events);
-  job->text = std::move(parsed.text);
-  job->executor = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
-  job->on_done = [self = shared_from_this()](consumer::publish_job& j) { self->on_published(j); };
-  stream_.expires_never();  // the wait for the commit is ours, not the client's
-  switch (const errc e = ctx_.consumer.submit(job)) {
-    case errc::ok:
-      return;
-    case errc::overloaded:
-      return send(
-          api::error_reply(e, "the intake queue is full; retry after the Retry-After delay"));
-    case errc::too_large:
-      return send(api::error_reply(e, "the request has more events than the intake queue holds (" +
-                                          std::to_string(ctx_.opts.queue_capacity) + ")"));
-    case errc::unavailable:
-      return send(api::error_reply(e, "the store failed: " + ctx_.consumer.failure()));
-    default:
-      return send(api::error_reply(e, "the service is shutting down; retry"));
-  }
-}
-
-void http_session::on_published(const consumer::publish_job& job) {
-  if (job.error)
-    return send(
-        api::error_reply(errc::unavailable, "the store failed: " + ctx_.consumer.failure()));
-  api::reply r;
-  r.body = api::publish_body(job.events, job.results);
-  send(std::move(r));
+void http_session::on_answer(api::answer a) {
+  if (auto* r = std::get_if<api::reply>(&a)) return send(std::move(*r));
+  auto& s = std::get<api::stream_reply>(a);
+  if (parser_ && beast::websocket::is_upgrade(parser_->get())) return upgrade(std::move(s));
+  start_stream(std::move(s));
 }
 
 void http_session::send(api::reply r) {
-  const auto code = static_cast<unsigned>(r.status);
-  if (code >= 400 && code < 500) ctx_.consumer.count_rejected_invalid();
-  if (r.retry_after > 0) ctx_.consumer.count_rejected_overloaded();
-
+  ctx_.handler.answered(r.status, r.retry_after > 0);
   const bool keep_alive = request_keep_alive_ && !r.close && !closing_ &&
                           !ctx_.shutting_down.load(std::memory_order_acquire);
   const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-  out_ = api::serialize_reply(r, version, keep_alive, head_);
+  out_ = serialize_reply(r, version, keep_alive, head_);
   head_ = false;
   stream_.expires_after(io_timeout);
   net::async_write(
@@ -209,6 +222,72 @@ void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::
   if (ec) return close();
   if (!keep_alive || closing_) return linger_close();
   do_read();
+}
+
+void http_session::start_stream(api::stream_reply s) {
+  ctx_.handler.answered(s.status, false);
+  // A stream is the connection's last answer: it ends when the client or the service leaves.
+  out_ = serialize_stream_head(s, parser_->get().version(), false);
+  sink_ = std::make_shared<chunked_sink>(shared_from_this(), stream_.get_executor(), std::move(s));
+  stream_.expires_after(io_timeout);
+  net::async_write(stream_, net::buffer(out_),
+                   beast::bind_front_handler(&http_session::on_stream_head, shared_from_this()));
+}
+
+void http_session::on_stream_head(boost::system::error_code ec, std::size_t) {
+  auto s = sink_;
+  if (ec) {
+    close();
+    return s->peer_gone(ec);
+  }
+  stream_.expires_never();
+  s->open();
+  watch_peer();
+}
+
+void http_session::watch_peer() {
+  // Nothing is expected from the client while it follows a stream; a read that ends tells
+  // that it left. Read on the socket itself: the stream's write timeout must not cancel it.
+  stream_.socket().async_read_some(
+      net::buffer(peer_byte_),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        if (!self->sink_) return;
+        if (!ec) return self->watch_peer();
+        self->close();
+        auto s = self->sink_;
+        s->peer_gone(ec);
+      });
+}
+
+void http_session::write_chunk(const std::string& m, queued_sink::write_handler done) {
+  const bool chunked = parser_->get().version() != 10;
+  chunk_head_ = chunked ? chunk_prefix(m.size()) : std::string();
+  const std::array<net::const_buffer, 3> bufs{
+      net::buffer(chunk_head_), net::buffer(m),
+      chunked ? net::buffer(chunk_suffix.data(), chunk_suffix.size()) : net::const_buffer()};
+  stream_.expires_after(io_timeout);
+  net::async_write(
+      stream_, bufs,
+      [done = std::move(done)](boost::system::error_code ec, std::size_t) { done(ec); });
+}
+
+void http_session::write_last_chunk(queued_sink::write_handler done) {
+  if (parser_->get().version() == 10) return done({});  // the close ends the body
+  stream_.expires_after(io_timeout);
+  net::async_write(
+      stream_, net::buffer(last_chunk.data(), last_chunk.size()),
+      [done = std::move(done)](boost::system::error_code ec, std::size_t) { done(ec); });
+}
+
+void http_session::stream_finished() {
+  sink_.reset();
+  linger_close();
+}
+
+void http_session::upgrade(api::stream_reply s) {
+  // The WebSocket session takes the socket and the upgrade request; this session ends here.
+  std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(s))
+      ->run(parser_->release());
 }
 
 void http_session::linger_close() {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "api/responses.hpp"
-#include "consumer/consumer.hpp"
+#include "api/handler.hpp"
+#include "ingest/queued_sink.hpp"
 #include "ingest/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -17,9 +17,12 @@
 
 namespace agg::ingest {
 
-// One HTTP/1.1 connection. Requests are handled one at a time in arrival order, so pipelined
-// requests are answered in order: the next one waits in the read buffer until the previous
-// answer is written. All members are touched only on the session's strand.
+// One HTTP/1.x connection: framing, timeouts, 100-continue, keep-alive and pipelining. What a
+// request means is the handler's business. Requests are handled one at a time in arrival
+// order, so pipelined requests are answered in order: the next one waits in the read buffer
+// until the previous answer is written. A WebSocket upgrade the handler accepts moves the
+// socket to a websocket_session; a stream answer turns the rest of the connection into a
+// chunked body. All members are touched only on the session's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   // A concrete strand executor, not any_io_executor: every async step copies the executor,
@@ -31,11 +34,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
   ~http_session();
 
   void run();
-  // Called on shutdown (posted to the strand): an idle connection is closed now, a busy one
-  // after its answer is written.
-  void shutdown();
-  // Posts shutdown() to the session's strand; callable from any thread.
-  void shutdown_from_any_thread();
+  // The service stops (posted to the strand): an idle connection is closed now unless a
+  // request already sits in the socket (it still gets its answer); a busy one closes after
+  // its answer; a stream ends cleanly. `force` (the grace period is over): a stream or a
+  // request still arriving is cut off; an admitted request still gets its answer.
+  void shutdown(bool force);
+
+  // For the chunked stream (strand only): writes one chunk / the end of the body.
+  void write_chunk(const std::string& m, queued_sink::write_handler done);
+  void write_last_chunk(queued_sink::write_handler done);
+  void stream_finished();
 
  private:
   using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
@@ -45,11 +53,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_write_continue(boost::system::error_code ec, std::size_t);
   void on_read(boost::system::error_code ec, std::size_t);
   void on_read_error(boost::system::error_code ec);
+  api::request_head head() const;
   void handle();
-  void publish();
-  void on_published(const consumer::publish_job& job);
+  void on_answer(api::answer a);
   void send(api::reply r);
   void on_write(bool keep_alive, boost::system::error_code ec, std::size_t);
+  void start_stream(api::stream_reply s);
+  void on_stream_head(boost::system::error_code ec, std::size_t);
+  void watch_peer();
+  void upgrade(api::stream_reply s);
+  bool request_waiting() const;
   void linger_close();
   void on_linger_read(boost::system::error_code ec, std::size_t);
   void close();
@@ -58,10 +71,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::beast::flat_buffer buffer_;
   server_context& ctx_;
   std::optional<request_parser> parser_;
-  std::string out_;       // the answer being written, serialised by api::serialize_reply
-  bool reading_ = false;  // waiting for (more of) a request
-  bool closing_ = false;  // shutdown asked: close after the current answer
-  bool head_ = false;     // current request is HEAD: answer without a body
+  std::optional<api::reply> early_;    // decided from the head; the body is read and dropped
+  std::string out_;                    // the answer being written, serialised by serialize_reply
+  std::string chunk_head_;             // the size line of the chunk being written
+  char peer_byte_[512];                // what a client sends during a stream (ignored)
+  std::shared_ptr<queued_sink> sink_;  // while the connection carries a stream
+  bool reading_ = false;               // waiting for (more of) a request
+  bool closing_ = false;               // shutdown asked: close after the current answer
+  bool head_ = false;                  // current request is HEAD: answer without a body
   bool request_keep_alive_ = true;
 };
 

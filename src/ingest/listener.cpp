@@ -30,8 +30,17 @@ void listener::run() {
 
 void listener::stop() {
   net::dispatch(strand_, [self = shared_from_this()] {
-    boost::system::error_code ignored;
-    self->acceptor_.close(ignored);
+    // Connections the kernel completed before the stop may already carry a request: take
+    // them from the backlog, so that each such request gets an answer (503 shutting_down for
+    // a publish) instead of a reset when the acceptor closes.
+    boost::system::error_code ec;
+    self->acceptor_.non_blocking(true, ec);
+    while (!ec) {
+      http_session::stream_type::socket_type socket(net::make_strand(self->ioc_));
+      self->acceptor_.accept(socket, ec);
+      if (!ec) std::make_shared<http_session>(std::move(socket), self->ctx_)->run();
+    }
+    self->acceptor_.close(ec);
     self->retry_.cancel();
   });
 }
@@ -44,7 +53,11 @@ void listener::do_accept() {
 
 void listener::on_accept(boost::system::error_code ec,
                          http_session::stream_type::socket_type socket) {
-  if (!acceptor_.is_open()) return;  // stopped
+  if (!acceptor_.is_open()) {
+    // Stopped meanwhile; a connection accepted just before still gets its session.
+    if (!ec) std::make_shared<http_session>(std::move(socket), ctx_)->run();
+    return;
+  }
   if (ec) {
     if (ec == net::error::operation_aborted) return;
     // Out of file descriptors (EMFILE/ENFILE) or memory: the pending connection stays in the

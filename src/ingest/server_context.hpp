@@ -1,31 +1,56 @@
 #pragma once
 
-#include "api/router.hpp"
-#include "consumer/consumer.hpp"
+#include "api/handler.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
 
 #include <atomic>
-#include <memory>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace agg::ingest {
 
-class http_session;
+// What every connection shares. Lives in the server for the whole run.
+class server_context {
+ public:
+  server_context(const options& o, api::handler& h, logger& l, std::atomic<bool>& stopping)
+      : opts(o), handler(h), log(l), shutting_down(stopping) {}
 
-// What every session shares. Lives in main() for the whole run.
-struct server_context {
   const options& opts;
-  consumer::consumer& consumer;
-  api::router& router;
+  api::handler& handler;
   logger& log;
-  std::atomic<bool>& shutting_down;  // set once by the signal handler in main()
+  std::atomic<bool>& shutting_down;  // set once when SIGTERM or SIGINT arrives
 
-  // Live sessions, so shutdown can close the idle ones.
-  std::mutex sessions_mu;
-  std::unordered_map<http_session*, std::weak_ptr<http_session>>
-      sessions;  // guarded by sessions_mu
+  // Live connections register how to shut them down, so a stop reaches each of them.
+  void add_session(const void* key, std::function<void(bool force)> shutdown) {
+    std::lock_guard lk(mu_);
+    sessions_.emplace(key, std::move(shutdown));
+  }
+  void remove_session(const void* key) {
+    std::lock_guard lk(mu_);
+    sessions_.erase(key);
+  }
+  bool no_sessions() const {
+    std::lock_guard lk(mu_);
+    return sessions_.empty();
+  }
+  // Calls every registered shutdown (`force`: the grace period is over) outside the lock: one may
+  // release a session's last owner, whose destructor unregisters (taking the lock).
+  void shut_down_sessions(bool force) {
+    std::vector<std::function<void(bool)>> all;
+    {
+      std::lock_guard lk(mu_);
+      all.reserve(sessions_.size());
+      for (const auto& [key, f] : sessions_) all.push_back(f);
+    }
+    for (const auto& f : all) f(force);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<const void*, std::function<void(bool)>> sessions_;  // guarded by mu_
 };
 
 }  // namespace agg::ingest

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "store/event_store.hpp"
 #include "store/statement.hpp"
 
 #include <cstdint>
@@ -12,17 +13,6 @@
 #include <vector>
 
 namespace agg::store {
-
-// One committed event as /events returns it.
-struct stored_event {
-  std::int64_t seq = 0;
-  std::string topic;
-  std::string event_id;
-  std::string timestamp;
-  std::string source;
-  std::string payload;  // compact JSON text
-  std::string received_at;
-};
 
 // A read-only connection for /events. WAL lets it read the last committed state while the
 // writer commits; uncommitted rows are never visible. Used by one strand at a time.

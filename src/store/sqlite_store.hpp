@@ -1,93 +1,90 @@
 #pragma once
 
-#include "core/event.hpp"
 #include "core/options.hpp"
-#include "store/statement.hpp"
+#include "store/dedup_index.hpp"
+#include "store/event_store.hpp"
+#include "store/instance_lock.hpp"
+#include "store/sqlite_reader.hpp"
+#include "store/sqlite_writer.hpp"
 
-#include <boost/system/error_code.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
-#include <cstdint>
-#include <functional>
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace agg::store {
 
-// The persistent counters of /stats. Written in the same transaction as the events they
-// count, so after any crash they agree with the stored events.
-struct counters {
-  std::uint64_t received = 0;  // == unique_processed + duplicate_dropped
-  std::uint64_t unique_processed = 0;
-  std::uint64_t duplicate_dropped = 0;
-  std::uint64_t conflicts = 0;
-  std::uint64_t rejected_invalid = 0;     // requests answered 4xx
-  std::uint64_t rejected_overloaded = 0;  // requests answered 503 overloaded
-};
-
-// What a duplicate is compared against: the identity and content hash of a stored event.
-struct stored_key {
-  std::string topic;
-  std::string event_id;
-  std::uint64_t content_hash = 0;
-};
-
-// What start-up recovers from the file before the first request.
-struct recovered_state {
-  std::int64_t max_seq = 0;
-  counters totals;
-  std::vector<std::pair<std::string, std::uint64_t>> topic_counts;  // sorted by topic
-};
-
-// The write side of the SQLite file (WAL mode). One connection, used only by the consumer's
-// write strand. Events go to an append-only rowid table (seq = rowid), so a commit touches the
-// table's last pages only; identity is checked by the consumer's in-memory index, rebuilt at
-// start-up from one packed row of key hashes per commit.
-class sqlite_store {
+// The embedded store: one SQLite file in WAL mode, served by one process (instance_lock).
+// Identity is decided by an exact in-memory index (key hash -> seq, every candidate confirmed
+// against the stored row), so a commit only appends; seqs are the table's rowids. /events
+// pages are read on the store's own reader connections and threads.
+class sqlite_store final : public event_store {
  public:
-  // Opens or creates `path` (and its folder). Throws std::runtime_error with a clear message
-  // when the file is not a SQLite database or belongs to another application: never resets it.
-  static std::unique_ptr<sqlite_store> open(const std::string& path, sync_mode sync);
-  ~sqlite_store();
+  struct settings {
+    sync_mode sync = sync_mode::normal;  // see sync_mode
+    std::size_t readers = 2;             // read connections (each on its own strand) for pages
+  };
 
-  sqlite_store(const sqlite_store&) = delete;
-  sqlite_store& operator=(const sqlite_store&) = delete;
+  // Locks the file against a second server, opens or creates it, and rebuilds the index and
+  // counters before returning. Throws std::runtime_error with one clear line.
+  static std::unique_ptr<sqlite_store> open(const std::string& path, settings s);
+  ~sqlite_store() override;
 
-  const std::string& path() const noexcept { return path_; }
-
-  // Reads counters and topics; calls on_start(max_seq) once (to size the index), then
-  // on_key(seq, key_hash) for every stored event in seq order. Throws on a read error.
-  recovered_state recover(const std::function<void(std::int64_t)>& on_start,
-                          const std::function<void(std::int64_t, std::uint64_t)>& on_key);
-
-  // Write transaction. Each returns an error whose text is in last_error().
-  boost::system::error_code begin();
-  boost::system::error_code insert(const event& e, std::int64_t seq, std::string_view received_at);
-  // The key hashes of the events this transaction stored, seqs first_seq, first_seq + 1, ...
-  boost::system::error_code add_key_block(std::int64_t first_seq,
-                                          const std::vector<std::uint64_t>& hashes);
-  boost::system::error_code load_key(std::int64_t seq, stored_key& out);
-  boost::system::error_code add_topic_count(std::string_view topic, std::uint64_t delta);
-  boost::system::error_code save_counters(const counters& c);
-  boost::system::error_code commit();
-  void rollback() noexcept;
-
-  const std::string& last_error() const noexcept { return error_; }
-
-  // Checkpoints the WAL into the database file (TRUNCATE), e.g. at clean shutdown.
-  void checkpoint() noexcept;
+  boost::system::error_code commit(std::span<const batch_entry> group) override;
+  void read_page(page_query q, page_handler done) override;
+  void count_rejected(std::uint64_t invalid, std::uint64_t overloaded) noexcept override;
+  store_stats stats() const override;
+  bool writable() const noexcept override { return !failed_.load(std::memory_order_acquire); }
+  std::string failure() const override;
+  std::uint64_t commits() const noexcept override {
+    return commits_.load(std::memory_order_relaxed);
+  }
+  void add_commit_listener(commit_listener l) override { listeners_.push_back(std::move(l)); }
+  void close() noexcept override;
 
  private:
-  sqlite_store(std::string path, sqlite3* db);
-  void prepare();
+  sqlite_store(const std::string& path, settings s);
+  boost::system::error_code write_group(std::span<const batch_entry> group, counters& totals);
+  boost::system::error_code decide(const event& e, event_result& r, bool& found);
+  counters with_rejected(counters c) const noexcept;
+  void fail(const std::string& why);
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  std::string error_;
-  std::string block_;  // scratch for add_key_block
-  statement begin_, commit_, rollback_, insert_event_, insert_block_, select_key_, upsert_topic_,
-      update_counters_;
+  // Taken right after the writer opened the file (which creates it), before anything is read;
+  // the first member, so it is released only after every connection has closed.
+  std::unique_ptr<instance_lock> lock_;
+  std::unique_ptr<sqlite_writer> writer_;  // writer thread only
+
+  // Writer thread only.
+  dedup_index index_;
+  std::int64_t last_seq_ = 0;
+  counters committed_;  // as last committed (rejected counts included)
+  std::map<std::string, std::uint64_t, std::less<>> topic_delta_;  // this commit's new events
+  std::vector<std::uint64_t> new_hashes_;  // key hashes of this commit's new events, seq order
+  stored_key scratch_key_;
+  std::vector<commit_listener> listeners_;  // filled before the first commit
+
+  std::atomic<bool> failed_{false};
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> rejected_invalid_{0};
+  std::atomic<std::uint64_t> rejected_overloaded_{0};
+
+  mutable std::mutex stats_mu_;
+  counters stats_totals_;  // guarded by stats_mu_: committed_ as of the last commit
+  std::map<std::string, std::uint64_t, std::less<>> topic_counts_;  // guarded by stats_mu_
+  std::string failure_;                                             // guarded by stats_mu_
+
+  boost::asio::thread_pool read_pool_;
+  struct reader_slot {
+    boost::asio::strand<boost::asio::thread_pool::executor_type> strand;
+    std::unique_ptr<sqlite_reader> reader;  // its strand only
+  };
+  std::vector<reader_slot> readers_;
+  std::atomic<std::size_t> next_reader_{0};
 };
 
 }  // namespace agg::store

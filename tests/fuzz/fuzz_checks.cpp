@@ -1,9 +1,10 @@
 #include "fuzz_checks.hpp"
 
+#include "api/publish_parser.hpp"
+#include "api/publisher.hpp"
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "core/json_text.hpp"
-#include "ingest/publish_parser.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -204,7 +205,7 @@ std::string_view sv(const json::string& s) {
 
 // The error body of `r` is {"error": <code>, "message": <non-empty>, "details": [...]} with the
 // details of r, and the status matches the code.
-std::string check_error_body(const ingest::parse_result& r) {
+std::string check_error_body(const api::parse_result& r) {
   const auto rep = api::error_reply(r.code, r.message, r.details);
   const unsigned want = r.code == errc::invalid_json ? 400u
                         : r.code == errc::too_large  ? 413u
@@ -256,8 +257,7 @@ std::optional<std::vector<const json::value*>> elements(const json::value& root)
   return std::nullopt;
 }
 
-std::string check_ok(const ingest::parse_result& r, const json::value* root,
-                     std::size_t max_batch) {
+std::string check_ok(const api::parse_result& r, const json::value* root, std::size_t max_batch) {
   if (r.events.empty() || r.events.size() > max_batch)
     return "ok with " + std::to_string(r.events.size()) + " events (limit " +
            std::to_string(max_batch) + ")";
@@ -312,7 +312,7 @@ std::string check_ok(const ingest::parse_result& r, const json::value* root,
   return {};
 }
 
-std::string check_error(const ingest::parse_result& r, std::string_view body_of_root,
+std::string check_error(const api::parse_result& r, std::string_view body_of_root,
                         const json::value* root, std::size_t max_batch) {
   if (r.code != errc::invalid_json && r.code != errc::too_large &&
       r.code != errc::validation_failed)
@@ -373,8 +373,8 @@ std::string check_error(const ingest::parse_result& r, std::string_view body_of_
 }
 
 std::string check_one(std::string_view body, const json::value* root, std::size_t max_batch,
-                      ingest::parse_result& r) {
-  r = ingest::parse_publish(body, max_batch);
+                      api::parse_result& r) {
+  r = api::parse_publish(body, max_batch);
   std::string p =
       r.code == errc::ok ? check_ok(r, root, max_batch) : check_error(r, body, root, max_batch);
   if (!p.empty()) return "max_batch " + std::to_string(max_batch) + ": " + p;
@@ -392,7 +392,7 @@ std::string check_publish(std::string_view body) {
   const json::value parsed = json::parse(body, ec, {}, opts);
   const json::value* root = ec ? nullptr : &parsed;
 
-  ingest::parse_result big, small;
+  api::parse_result big, small;
   if (auto p = check_one(body, root, default_max_batch, big); !p.empty()) return p;
   if (auto p = check_one(body, root, small_max_batch, small); !p.empty()) return p;
   if (big.code == errc::ok) {
@@ -465,17 +465,11 @@ std::string check_http(std::string_view bytes, std::size_t body_limit) {
       if (ep == api::endpoint::publish) {
         if (req.method() != http::verb::post || path != "/publish")
           return "routed to publish: " + std::string(target.substr(0, 100));
-        // The session's Content-Type rule: application/json with parameters, or absent.
-        bool json_body = true;
-        if (const auto ct = req.find(http::field::content_type); ct != req.end()) {
-          std::string_view type = ct->value();
-          type = type.substr(0, type.find(';'));
-          while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
-            type.remove_prefix(1);
-          while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
-            type.remove_suffix(1);
-          json_body = boost::beast::iequals(type, "application/json");
-        }
+        // The publish path's Content-Type rule: application/json with parameters, or absent.
+        std::optional<std::string_view> content_type;
+        if (const auto ct = req.find(http::field::content_type); ct != req.end())
+          content_type = ct->value();
+        const bool json_body = !api::publisher::check_media_type(content_type);
         if (json_body)
           if (auto p = check_publish(req.body()); !p.empty()) return "publish: " + p;
       } else if (req.method() != http::verb::get && req.method() != http::verb::head) {

@@ -19,7 +19,7 @@ inline constexpr std::size_t default_body_limit = 4096;
 
 // parse_publish(body, max_batch) for max_batch 10000 (the default) and 2, checking:
 // - ok: 1..max_batch events, each passing the contract's field rules (checked here
-//   independently of ingest/validation.cpp), the fields equal the body's members, the payload
+//   independently of api/validation.cpp), the fields equal the body's members, the payload
 //   re-parses as a JSON object equal (as a value, and by hash_json_value) to the sent one,
 //   and key_hash/content_hash are those of the event;
 // - error: code is invalid_json, too_large or validation_failed with a message, no events;

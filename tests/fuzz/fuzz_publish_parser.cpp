@@ -1,4 +1,4 @@
-// libFuzzer target: POST /publish bodies -> agg::ingest::parse_publish (body shape, JSON,
+// libFuzzer target: POST /publish bodies -> agg::api::parse_publish (body shape, JSON,
 // validation), checking the invariants of fuzz_checks.hpp. Built by scripts/test-fuzz.
 #include "fuzz_checks.hpp"
 

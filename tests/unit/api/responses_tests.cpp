@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(events_body_pages) {
 }
 
 BOOST_AUTO_TEST_CASE(stats_body_fields) {
-  consumer::stats_snapshot s;
+  api::stats_snapshot s;
   s.totals = {5000, 4000, 1000, 2, 3, 4};
   s.topic_counts = {{"order.paid", 2500}, {"user.created", 1500}};
   s.queue_depth = 7;

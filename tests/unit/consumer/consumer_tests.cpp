@@ -1,7 +1,10 @@
 #include "consumer/consumer.hpp"
 
+#include "api/responses.hpp"
+#include "store/sqlite_store.hpp"
+
 #include "../temp_dir.hpp"
-#include "ingest/publish_parser.hpp"
+#include "api/publish_parser.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -24,23 +27,39 @@ struct harness {
   // Declared before the consumer so it is destroyed after it: the consumer may still post
   // completions to it while it stops.
   boost::asio::io_context ioc;
+  std::unique_ptr<store::sqlite_store> store;
   std::unique_ptr<consumer::consumer> c;
 
   explicit harness(consumer::consumer_options o = {}) { open(o); }
   void open(consumer::consumer_options o = {}) {
     c.reset();
-    c = std::make_unique<consumer::consumer>(
-        store::sqlite_store::open(dir.file("events.db"), sync_mode::normal), o, log);
+    store.reset();  // a clean stop: closes the file before it is opened again
+    store = store::sqlite_store::open(dir.file("events.db"), {});
+    c = std::make_unique<consumer::consumer>(*store, o, log);
   }
 
-  // Submits one request body and waits for its answer.
-  std::shared_ptr<consumer::publish_job> publish(const std::string& body) {
-    auto parsed = ingest::parse_publish(body, 10000);
+  // What /stats would show.
+  api::stats_snapshot snapshot() const {
+    api::stats_snapshot s;
+    static_cast<store::store_stats&>(s) = store->stats();
+    s.queue_depth = c->queue_depth();
+    s.queue_capacity = c->queue_capacity();
+    return s;
+  }
+
+  std::shared_ptr<consumer::publish_job> job_for(const std::string& body) {
+    auto parsed = api::parse_publish(body, 10000);
     BOOST_REQUIRE((parsed.code == errc::ok));
     auto job = std::make_shared<consumer::publish_job>();
     job->events = std::move(parsed.events);
     job->text = std::move(parsed.text);
     job->executor = ioc.get_executor();
+    return job;
+  }
+
+  // Submits one request body and waits for its answer.
+  std::shared_ptr<consumer::publish_job> publish(const std::string& body) {
+    auto job = job_for(body);
     bool done = false;
     job->on_done = [&](consumer::publish_job&) { done = true; };
     // The work guard keeps run_one() waiting for the completion the consumer posts.
@@ -52,14 +71,13 @@ struct harness {
   }
 
   std::vector<store::stored_event> events(std::optional<std::string> topic = std::nullopt) {
-    std::vector<store::stored_event> rows;
-    std::promise<void> p;
-    c->read([&](store::sqlite_reader& r) {
-      r.events(topic, 0, 10000, rows);
-      p.set_value();
-    });
-    p.get_future().wait();
-    return rows;
+    std::promise<std::vector<store::stored_event>> p;
+    store->read_page({std::move(topic), 0, 10000},
+                     [&](boost::system::error_code ec, std::vector<store::stored_event> rows) {
+                       BOOST_TEST(!ec);
+                       p.set_value(std::move(rows));
+                     });
+    return p.get_future().get();
   }
 };
 
@@ -80,7 +98,7 @@ BOOST_AUTO_TEST_CASE(dedup_within_and_across_requests) {
   BOOST_TEST(statuses(*j1) == "accepted:1 accepted:2 duplicate:1 ");
   auto j2 = h.publish("[" + ev("t", "b") + "," + ev("u", "a") + "]");
   BOOST_TEST(statuses(*j2) == "duplicate:2 accepted:3 ");  // same id, other topic: new event
-  const auto s = h.c->snapshot();
+  const auto s = h.snapshot();
   BOOST_TEST(s.totals.received == 5u);
   BOOST_TEST(s.totals.unique_processed == 3u);
   BOOST_TEST(s.totals.duplicate_dropped == 2u);
@@ -99,7 +117,7 @@ BOOST_AUTO_TEST_CASE(conflicts_counted_first_copy_wins) {
   BOOST_TEST(statuses(*same) == "duplicate:1 ");
   auto diff = h.publish(ev("t", "a", R"({"x":2})"));
   BOOST_TEST(statuses(*diff) == "conflict:1 ");
-  const auto s = h.c->snapshot();
+  const auto s = h.snapshot();
   BOOST_TEST(s.totals.duplicate_dropped == 2u);
   BOOST_TEST(s.totals.conflicts == 1u);
   BOOST_TEST(h.events().at(0).payload == R"({"x":1,"y":[1,2]})");
@@ -110,11 +128,11 @@ BOOST_AUTO_TEST_CASE(state_recovered_after_restart) {
   o.linger = std::chrono::microseconds(0);
   harness h(o);
   h.publish("[" + ev("t", "a") + "," + ev("t", "b") + "]");
-  h.c->count_rejected_invalid();
+  h.store->count_rejected(1, 0);
   h.open(o);  // destroys the consumer (clean stop) and recovers from the file
   auto j = h.publish("[" + ev("t", "b") + "," + ev("t", "c") + "]");
   BOOST_TEST(statuses(*j) == "duplicate:2 accepted:3 ");
-  const auto s = h.c->snapshot();
+  const auto s = h.snapshot();
   BOOST_TEST(s.totals.received == 4u);
   BOOST_TEST(s.totals.unique_processed == 3u);
   BOOST_TEST(s.totals.rejected_invalid == 1u);
@@ -124,15 +142,10 @@ BOOST_AUTO_TEST_CASE(whole_request_admission_limits) {
   consumer::consumer_options o;
   o.queue_capacity = 2;
   harness h(o);
-  auto parsed =
-      ingest::parse_publish("[" + ev("t", "a") + "," + ev("t", "b") + "," + ev("t", "c") + "]", 10);
-  auto job = std::make_shared<consumer::publish_job>();
-  job->events = std::move(parsed.events);
-  job->text = std::move(parsed.text);
-  job->executor = h.ioc.get_executor();
+  auto job = h.job_for("[" + ev("t", "a") + "," + ev("t", "b") + "," + ev("t", "c") + "]");
   job->on_done = [](consumer::publish_job&) {};
   BOOST_TEST((h.c->submit(job) == errc::too_large));  // can never fit: not an overload
-  BOOST_TEST(h.c->snapshot().queue_depth == 0u);
+  BOOST_TEST(h.snapshot().queue_depth == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_submitters_store_each_key_once) {
@@ -144,25 +157,61 @@ BOOST_AUTO_TEST_CASE(concurrent_submitters_store_each_key_once) {
   for (int i = 0; i < keys; ++i) body += (i ? "," : "") + ev("t", "k" + std::to_string(i));
   body += "]";
   std::atomic<int> answered{0};
+  std::vector<std::shared_ptr<consumer::publish_job>> jobs;
+  for (int t = 0; t < threads; ++t) {
+    jobs.push_back(h.job_for(body));
+    jobs.back()->on_done = [&](consumer::publish_job&) { ++answered; };
+  }
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t)
-    ts.emplace_back([&] {
-      auto parsed = ingest::parse_publish(body, 10000);
-      auto job = std::make_shared<consumer::publish_job>();
-      job->events = std::move(parsed.events);
-      job->text = std::move(parsed.text);
-      job->executor = h.ioc.get_executor();
-      job->on_done = [&](consumer::publish_job&) { ++answered; };
+    ts.emplace_back([&, job = jobs[static_cast<std::size_t>(t)]] {
       while (h.c->submit(job) != errc::ok) std::this_thread::yield();
     });
   auto guard = boost::asio::make_work_guard(h.ioc);
   for (auto& t : ts) t.join();
   h.ioc.restart();
   while (answered < threads) h.ioc.run_one();
-  const auto s = h.c->snapshot();
+  const auto s = h.snapshot();
   BOOST_TEST(s.totals.unique_processed == static_cast<std::uint64_t>(keys));
   BOOST_TEST(s.totals.duplicate_dropped == static_cast<std::uint64_t>(keys * (threads - 1)));
   BOOST_TEST(h.events().size() == static_cast<std::size_t>(keys));
+}
+
+// Group commit: requests that wait while a commit is under way share the next transaction.
+// The first request's commit is held (its listener blocks the writer) until 63 more requests
+// are admitted; one transaction per request would then take 64 commits, group commit two.
+BOOST_AUTO_TEST_CASE(requests_waiting_for_a_commit_share_the_next_one) {
+  harness h;
+  std::promise<void> first_committed, release;
+  auto released = release.get_future().share();
+  bool first = true;
+  h.store->add_commit_listener([&, released](const store::commit_notice& n) {
+    if (!first) return;
+    first = false;
+    BOOST_TEST(n.first_seq == 1);
+    BOOST_TEST(n.last_seq == 1);
+    first_committed.set_value();
+    released.wait();
+  });
+  constexpr int requests = 64;
+  std::vector<std::shared_ptr<consumer::publish_job>> jobs;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < requests; ++i) {
+    jobs.push_back(h.job_for(ev("t", "k" + std::to_string(i))));
+    jobs.back()->on_done = [&](consumer::publish_job&) { ++answered; };
+  }
+  auto guard = boost::asio::make_work_guard(h.ioc);
+  BOOST_REQUIRE((h.c->submit(jobs[0]) == errc::ok));
+  first_committed.get_future().wait();
+  for (int i = 1; i < requests; ++i)
+    BOOST_REQUIRE((h.c->submit(jobs[static_cast<std::size_t>(i)]) == errc::ok));
+  release.set_value();
+  h.ioc.restart();
+  while (answered < requests) h.ioc.run_one();
+  BOOST_TEST(h.store->commits() == 2u);
+  BOOST_TEST(h.snapshot().totals.unique_processed == static_cast<std::uint64_t>(requests));
+  std::int64_t seq = 0;
+  for (const auto& j : jobs) BOOST_TEST(j->results.at(0).seq == ++seq);  // submission order
 }
 
 BOOST_AUTO_TEST_SUITE_END()

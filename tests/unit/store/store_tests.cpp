@@ -1,5 +1,5 @@
 #include "store/sqlite_reader.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sqlite_writer.hpp"
 
 #include "../temp_dir.hpp"
 
@@ -26,7 +26,7 @@ event make_event(const std::string& topic, const std::string& id) {
 
 std::string open_error(const std::string& path) {
   try {
-    store::sqlite_store::open(path, sync_mode::normal);
+    store::sqlite_writer::open(path, sync_mode::normal);
   } catch (const std::runtime_error& e) {
     return e.what();
   }
@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(writes_commit_and_recover) {
   temp_dir dir;
   const auto path = dir.file("sub/folder/events.db");  // folders are created
   {
-    auto s = store::sqlite_store::open(path, sync_mode::full);
+    auto s = store::sqlite_writer::open(path, sync_mode::full);
     BOOST_TEST(!s->begin());
     BOOST_TEST(!s->insert(make_event("t1", "a"), 1, "2026-11-24T10:15:00.000Z"));
     BOOST_TEST(!s->insert(make_event("t2", "bb"), 2, "2026-11-24T10:15:00.000Z"));
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(writes_commit_and_recover) {
     BOOST_TEST(k.content_hash == 77u);
     BOOST_TEST(s->load_key(3, k).value() == SQLITE_CORRUPT);  // no such row
   }
-  auto s = store::sqlite_store::open(path, sync_mode::normal);
+  auto s = store::sqlite_writer::open(path, sync_mode::normal);
   std::int64_t hinted = -1;
   std::vector<std::pair<std::int64_t, std::uint64_t>> keys;
   const auto r = s->recover([&](std::int64_t max) { hinted = max; },
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(writes_commit_and_recover) {
 BOOST_AUTO_TEST_CASE(events_without_their_key_block_are_reported_as_damage) {
   temp_dir dir;
   const auto path = dir.file("events.db");
-  auto s = store::sqlite_store::open(path, sync_mode::normal);
+  auto s = store::sqlite_writer::open(path, sync_mode::normal);
   BOOST_TEST(!s->begin());
   BOOST_TEST(!s->insert(make_event("t", "a"), 1, "x"));
   BOOST_TEST(!s->insert(make_event("t", "b"), 2, "x"));
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(events_without_their_key_block_are_reported_as_damage) {
 BOOST_AUTO_TEST_CASE(uncommitted_rows_are_invisible_and_rolled_back) {
   temp_dir dir;
   const auto path = dir.file("events.db");
-  auto s = store::sqlite_store::open(path, sync_mode::normal);
+  auto s = store::sqlite_writer::open(path, sync_mode::normal);
   store::sqlite_reader reader(path);
   BOOST_TEST(!s->begin());
   BOOST_TEST(!s->insert(make_event("t", "a"), 1, "x"));

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace agg::ingest {
+namespace agg::api {
 
 // Outcome of turning a /publish body into events. `code` is errc::ok with `events` filled, or
 // the error (invalid_json, too_large, validation_failed) with its message and details.
@@ -32,4 +32,4 @@ inline constexpr std::size_t max_payload_depth = 256;
 // validation_failed listing every invalid field of every event.
 parse_result parse_publish(std::string_view body, std::size_t max_batch);
 
-}  // namespace agg::ingest
+}  // namespace agg::api

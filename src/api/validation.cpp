@@ -1,8 +1,8 @@
-#include "ingest/validation.hpp"
+#include "api/validation.hpp"
 
 #include <cstdint>
 
-namespace agg::ingest {
+namespace agg::api {
 namespace {
 
 constexpr std::size_t max_bytes = 255;
@@ -104,4 +104,4 @@ std::optional<std::string> check_timestamp(std::string_view s) {
   return std::nullopt;
 }
 
-}  // namespace agg::ingest
+}  // namespace agg::api

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace agg::consumer {
+namespace agg::store {
 
 // Exact-candidate index of stored identities: key_hash -> seq of every stored event, in an
 // open-addressing table (linear probing, 16 bytes a slot, at most 70% full). It only proposes
@@ -44,4 +44,4 @@ class dedup_index {
   std::unique_ptr<slot[]> slots_;
 };
 
-}  // namespace agg::consumer
+}  // namespace agg::store

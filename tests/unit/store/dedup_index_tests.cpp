@@ -1,10 +1,10 @@
-#include "consumer/dedup_index.hpp"
+#include "store/dedup_index.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <vector>
 
-using agg::consumer::dedup_index;
+using agg::store::dedup_index;
 
 BOOST_AUTO_TEST_SUITE(dedup_index_tests)
 

@@ -1,9 +1,9 @@
-#include "consumer/dedup_index.hpp"
+#include "store/dedup_index.hpp"
 
 #include <algorithm>
 #include <bit>
 
-namespace agg::consumer {
+namespace agg::store {
 namespace {
 
 constexpr std::size_t min_capacity = 1024;
@@ -44,4 +44,4 @@ void dedup_index::rehash(std::size_t new_capacity) {
   }
 }
 
-}  // namespace agg::consumer
+}  // namespace agg::store

@@ -1,8 +1,8 @@
-#include "ingest/validation.hpp"
+#include "api/validation.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-using namespace agg::ingest;
+using namespace agg::api;
 
 BOOST_AUTO_TEST_SUITE(validation)
 

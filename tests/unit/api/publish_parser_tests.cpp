@@ -1,9 +1,9 @@
-#include "ingest/publish_parser.hpp"
+#include "api/publish_parser.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace agg;
-using agg::ingest::parse_publish;
+using agg::api::parse_publish;
 
 namespace {
 

@@ -1,14 +1,14 @@
-#include "ingest/publish_parser.hpp"
+#include "api/publish_parser.hpp"
 
+#include "api/validation.hpp"
 #include "core/json_text.hpp"
-#include "ingest/validation.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 
 #include <optional>
 
-namespace agg::ingest {
+namespace agg::api {
 namespace {
 
 namespace json = boost::json;
@@ -185,4 +185,4 @@ parse_result parse_publish(std::string_view body, std::size_t max_batch) {
   return r;
 }
 
-}  // namespace agg::ingest
+}  // namespace agg::api

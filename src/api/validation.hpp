@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace agg::ingest {
+namespace agg::api {
 
 // Field rules of CONTRACT.md. Each returns nullopt when valid, else the human message for the
 // 422 detail (without the field name). Inputs are already valid UTF-8 (the JSON parser checks).
@@ -18,4 +18,4 @@ std::optional<std::string> check_text(std::string_view s);
 // leap years, second 60 allowed for leap seconds).
 std::optional<std::string> check_timestamp(std::string_view s);
 
-}  // namespace agg::ingest
+}  // namespace agg::api

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "api/responses.hpp"
+#include "api/stream.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace agg::api {
+
+// What a transport knows of a request before its body: enough to route it and to refuse it
+// (401/403/413/415) without reading or inflating a byte of the body.
+struct request_head {
+  boost::beast::http::verb method = boost::beast::http::verb::get;
+  std::string_view target;  // as sent: path and query
+  const boost::beast::http::fields* headers = nullptr;
+  bool websocket = false;  // a WebSocket upgrade: a stream answer becomes WebSocket messages
+};
+
+// A whole request as a transport hands it to the service core.
+struct request {
+  request_head head;
+  std::string body;
+  // Where the answer is handed back, tracking outstanding work so that the transport's
+  // context keeps running until every admitted request has been answered.
+  boost::asio::any_io_executor executor;
+};
+
+// A complete reply, or a stream that stays open.
+using answer = std::variant<reply, stream_reply>;
+
+// The service core as a transport sees it (HTTP and WebSocket sessions, tests). It never
+// touches a socket; a transport frames what it gets.
+class handler {
+ public:
+  virtual ~handler() = default;
+
+  // Before the body is read. An answer here is final: the transport sends it and skips the
+  // body (reading and dropping it while the connection can be kept, else closing it).
+  virtual std::optional<reply> check_head(const request_head& head) = 0;
+
+  // Handles a whole request and calls `done` exactly once, from any thread.
+  virtual void handle(request req, std::function<void(answer)> done) = 0;
+
+  // Every answer the transport sends, also those it decided itself (malformed HTTP, limits),
+  // as its head is written: the counters hang on this. `overloaded`: a 503 that asks the
+  // client to come back later (Retry-After).
+  virtual void answered(boost::beast::http::status status, bool overloaded) noexcept = 0;
+};
+
+}  // namespace agg::api

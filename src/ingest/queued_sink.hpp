@@ -1,0 +1,66 @@
+#pragma once
+
+#include "api/stream.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+
+namespace agg::ingest {
+
+// The part of a stream every transport shares: a queue of shared messages written one at a
+// time on the connection's strand (so the socket's pace is the stream's pace), the byte count
+// the send budget looks at, and the endpoint's callbacks. A transport supplies how one
+// message and the end are written.
+class queued_sink : public api::stream_sink, public std::enable_shared_from_this<queued_sink> {
+ public:
+  using executor_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using write_handler = std::function<void(boost::system::error_code)>;
+
+  queued_sink(executor_type strand, api::stream_reply callbacks);
+
+  bool send(message m) override;
+  std::size_t queued_bytes() const noexcept override {
+    return queued_bytes_.load(std::memory_order_relaxed);
+  }
+  void end(message last, std::uint16_t code, std::string reason) override;
+
+  // Transport side, on the strand: the head is written, start writing and tell the endpoint.
+  void open();
+  // Transport side, any thread: the service shuts down; end the stream as `code` says.
+  void shut_down(std::uint16_t code, std::string reason);
+  // Transport side, on the strand, after it closed the socket: the peer is gone. A write in
+  // flight then fails and finishes the stream; otherwise it finishes here.
+  void peer_gone(boost::system::error_code ec);
+
+ protected:
+  virtual void write_message(const std::string& m, write_handler done) = 0;  // strand
+  virtual void write_end(std::uint16_t code, const std::string& reason,
+                         write_handler done) = 0;  // strand
+  // The stream is over (ended, failed or peer gone): the transport lets go of the connection.
+  virtual void on_finished(boost::system::error_code ec) = 0;  // strand
+
+  executor_type strand_;
+
+ private:
+  void pump();                                // strand
+  void finish(boost::system::error_code ec);  // strand
+
+  api::stream_reply callbacks_;  // strand only
+  std::deque<message> queue_;    // strand only
+  std::atomic<std::size_t> queued_bytes_{0};
+  std::atomic<bool> ending_{false};  // end() or shut_down() was called: send() refuses
+  bool opened_ = false;              // strand only
+  bool writing_ = false;             // strand only
+  bool end_queued_ = false;          // strand only
+  bool finished_ = false;            // strand only
+  std::uint16_t close_code_ = 1000;  // strand only
+  std::string close_reason_;         // strand only
+};
+
+}  // namespace agg::ingest

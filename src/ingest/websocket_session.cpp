@@ -1,0 +1,92 @@
+#include "ingest/websocket_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+namespace agg::ingest {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+// A client that takes longer than this for the close handshake or one message is gone.
+constexpr std::chrono::seconds io_timeout{30};
+
+}  // namespace
+
+websocket_session::websocket_session(http_session::stream_type::socket_type socket,
+                                     server_context& ctx, api::stream_reply reply)
+    : queued_sink(socket.get_executor(), std::move(reply)), ws_(std::move(socket)), ctx_(ctx) {}
+
+websocket_session::~websocket_session() {
+  ctx_.remove_session(this);
+}
+
+void websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
+  auto self = std::static_pointer_cast<websocket_session>(shared_from_this());
+  ctx_.add_session(this, [weak = std::weak_ptr<websocket_session>(self)](bool force) {
+    auto s = weak.lock();
+    if (!s) return;
+    if (!force) return s->shut_down(websocket::close_code::going_away, "shutting down");
+    net::post(s->strand_, [s] {
+      beast::get_lowest_layer(s->ws_).close();
+      s->peer_gone(net::error::operation_aborted);
+    });
+  });
+  // Pings keep idle streams alive through proxies and find dead peers; the handshake and a
+  // close get their own time limit.
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.handshake_timeout = io_timeout;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(beast::http::field::server, "event-aggregator");
+  }));
+  ws_.text(true);
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket stream's own timeouts apply
+  // The handshake's answer is built from `upgrade` at once: it need not outlive this call.
+  ws_.async_accept(upgrade, beast::bind_front_handler(&websocket_session::on_accept, self));
+}
+
+void websocket_session::on_accept(boost::system::error_code ec) {
+  if (ec) return peer_gone(ec);  // never opened: the endpoint hears on_closed only
+  ctx_.handler.answered(beast::http::status::switching_protocols, false);
+  open_ = true;
+  if (ctx_.shutting_down.load(std::memory_order_acquire))
+    shut_down(websocket::close_code::going_away, "shutting down");
+  open();
+  do_read();
+}
+
+void websocket_session::do_read() {
+  auto self = std::static_pointer_cast<websocket_session>(shared_from_this());
+  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, self));
+}
+
+void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
+  buffer_.clear();
+  if (!ec) return do_read();
+  // The client closed, or the connection failed: the stream is over.
+  peer_gone(ec);
+}
+
+void websocket_session::write_message(const std::string& m, write_handler done) {
+  ws_.async_write(net::buffer(m), [done = std::move(done)](boost::system::error_code ec,
+                                                           std::size_t) { done(ec); });
+}
+
+void websocket_session::write_end(std::uint16_t code, const std::string& reason,
+                                  write_handler done) {
+  websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
+  ws_.async_close(cr, std::move(done));
+}
+
+void websocket_session::on_finished(boost::system::error_code) {
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().shutdown(net::socket_base::shutdown_both, ignored);
+  beast::get_lowest_layer(ws_).close();
+}
+
+}  // namespace agg::ingest

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "ingest/http_session.hpp"
+#include "ingest/queued_sink.hpp"
+#include "ingest/server_context.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+namespace agg::ingest {
+
+// A WebSocket connection carrying one stream answer: each message a text frame. Takes over
+// the socket of the HTTP session that read the upgrade request. What the client sends is
+// read (pings and the close handshake need it) and ignored. Strand only, but for the
+// thread-safe stream_sink calls.
+class websocket_session final : public queued_sink {
+ public:
+  websocket_session(http_session::stream_type::socket_type socket, server_context& ctx,
+                    api::stream_reply reply);
+  ~websocket_session() override;
+
+  void run(boost::beast::http::request<boost::beast::http::string_body> upgrade);
+
+ private:
+  void on_accept(boost::system::error_code ec);
+  void do_read();
+  void on_read(boost::system::error_code ec, std::size_t);
+  void write_message(const std::string& m, write_handler done) override;
+  void write_end(std::uint16_t code, const std::string& reason, write_handler done) override;
+  void on_finished(boost::system::error_code ec) override;
+
+  boost::beast::websocket::stream<http_session::stream_type> ws_;
+  server_context& ctx_;
+  boost::beast::flat_buffer buffer_;
+  bool open_ = false;  // the handshake is done
+};
+
+}  // namespace agg::ingest
