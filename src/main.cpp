@@ -25,7 +25,8 @@ int serve(const agg::options& opts) {
                                     std::chrono::milliseconds(opts.linger_ms), http.executor()},
                                    log);
   agg::api::service service(*store, consumer, http.stopping(), {opts.max_batch});
-  http.run(service);
+  http.listen(service);
+  http.run();
 
   consumer.stop();  // commits and answers everything admitted
   store->close();   // saves the rejected counts, checkpoints

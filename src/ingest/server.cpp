@@ -5,12 +5,10 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <csignal>
-#include <functional>
 #include <thread>
 #include <vector>
 
@@ -44,54 +42,67 @@ server::server(const options& opts, logger& log)
     : opts_(opts),
       log_(log),
       threads_(opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency())),
-      ioc_(static_cast<int>(threads_)) {}
+      ioc_(static_cast<int>(threads_)),
+      signals_(ioc_, SIGINT, SIGTERM),
+      drain_timer_(ioc_) {}
 
-void server::run(api::handler& handler) {
-  server_context ctx(opts_, handler, log_, stopping_);
+server::~server() = default;
+
+void server::listen(api::handler& handler) {
+  ctx_ = std::make_unique<server_context>(opts_, handler, log_, stopping_);
   const auto ep = listen_endpoint(ioc_, opts_.host, opts_.port);
-  std::shared_ptr<listener> accept;  // set below, before ioc_.run()
-  net::signal_set signals(ioc_, SIGINT, SIGTERM);
-  net::steady_timer drain_timer(ioc_);
-  std::chrono::steady_clock::time_point drain_deadline;
-  // Looks every 50 ms whether every connection has ended; past the grace period it cuts off
-  // the rest. When nothing is left, no timer is armed and ioc_.run() returns.
-  std::function<void()> watch_drain = [&] {
-    if (ctx.no_sessions()) return;
-    if (std::chrono::steady_clock::now() > drain_deadline) ctx.shut_down_sessions(true);
-    drain_timer.expires_after(std::chrono::milliseconds(50));
-    drain_timer.async_wait([&](boost::system::error_code e) {
-      if (!e) watch_drain();
-    });
-  };
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    std::string line = "shutdown_started";
-    logger::append_field(line, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    log_.always(line);
-    stopping_.store(true, std::memory_order_release);
-    accept->stop();
-    ctx.shut_down_sessions(false);
-    drain_deadline = std::chrono::steady_clock::now() + drain_grace;
-    watch_drain();
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (!ec) begin_stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
   });
-
   // Only now announce the port: SIGTERM must find the handler installed above, not the
   // default action, as soon as a client can know the service is there.
-  accept = std::make_shared<listener>(ioc_, ep, ctx);
-  accept->run();
-  {
-    std::string line = "listening";
-    logger::append_field(line, "host", opts_.host);
-    logger::append_field(line, "port", std::to_string(accept->port()));
-    log_.always(line);
-    log_.flush();
-  }
+  listener_ = std::make_shared<listener>(ioc_, ep, *ctx_);
+  listener_->run();
+  std::string line = "listening";
+  logger::append_field(line, "host", opts_.host);
+  logger::append_field(line, "port", std::to_string(listener_->port()));
+  log_.always(line);
+  log_.flush();
+}
 
+std::uint16_t server::port() const {
+  return listener_->port();
+}
+
+void server::run() {
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
   // run() returns once the acceptor is closed and every admitted request has been answered.
   ioc_.run();
   for (auto& t : pool) t.join();
+}
+
+void server::stop() {
+  boost::asio::post(ioc_, [this] { begin_stop("stop"); });
+}
+
+void server::begin_stop(const char* why) {
+  if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
+  std::string line = "shutdown_started";
+  logger::append_field(line, "signal", why);
+  log_.always(line);
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  listener_->stop();
+  ctx_->shut_down_sessions(false);
+  drain_deadline_ = std::chrono::steady_clock::now() + drain_grace;
+  watch_drain();
+}
+
+void server::watch_drain() {
+  // Looks every 50 ms whether every connection has ended; past the grace period it cuts off
+  // the rest. When nothing is left, no timer is armed and ioc_.run() returns.
+  if (ctx_->no_sessions()) return;
+  if (std::chrono::steady_clock::now() > drain_deadline_) ctx_->shut_down_sessions(true);
+  drain_timer_.expires_after(std::chrono::milliseconds(50));
+  drain_timer_.async_wait([this](boost::system::error_code e) {
+    if (!e) watch_drain();
+  });
 }
 
 }  // namespace agg::ingest

@@ -6,33 +6,57 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 
 namespace agg::ingest {
+
+class listener;
+class server_context;
 
 // The HTTP side of the process: the I/O threads, the listener, SIGTERM/SIGINT and the drain
 // that follows them. It knows nothing of events; requests go to the handler.
 class server {
  public:
   server(const options& opts, logger& log);
+  ~server();
 
   // Where answers are handed back to the I/O threads (the consumer posts one per commit).
   boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
   // Set once SIGTERM or SIGINT arrived; the service refuses new work from then on.
   const std::atomic<bool>& stopping() const noexcept { return stopping_; }
 
-  // Listens (throws std::runtime_error with one line when it cannot), logs the `listening`
-  // line, serves until a signal, then stops accepting, answers every admitted request, ends
-  // every stream and returns.
-  void run(api::handler& handler);
+  // Installs the SIGTERM/SIGINT handler, listens (throws std::runtime_error with one line
+  // when it cannot) and logs the `listening` line. Requests go to `handler`, which must
+  // outlive run().
+  void listen(api::handler& handler);
+  std::uint16_t port() const;
+
+  // Serves on the I/O threads until a signal or stop(), then stops accepting, answers every
+  // admitted request, ends every stream and returns.
+  void run();
+
+  // What a signal does, from any thread.
+  void stop();
 
  private:
+  void begin_stop(const char* why);  // I/O thread
+  void watch_drain();                // I/O thread
+
   const options& opts_;
   logger& log_;
   const unsigned threads_;
   boost::asio::io_context ioc_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<server_context> ctx_;
+  std::shared_ptr<listener> listener_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;                 // I/O thread
+  std::chrono::steady_clock::time_point drain_deadline_;  // I/O thread
 };
 
 }  // namespace agg::ingest
