@@ -33,6 +33,28 @@ BOOST_AUTO_TEST_CASE(port_in_use_is_one_clear_line) {
              "error: cannot listen on 127.0.0.1 port " + port + ": Address already in use");
 }
 
+// Two servers on one SQLite file would both assign the same seqs and the first commit that
+// meets the other's rows would fail the store for good: the second is refused at start. The
+// lock dies with its process, so after kill -9 a new server starts at once on the file.
+BOOST_AUTO_TEST_CASE(second_server_on_the_same_file_is_refused_until_the_first_dies) {
+  server_process first;
+  const auto db = first.db_path().string();
+  const auto r = run_binary({"--host", "127.0.0.1", "--port", "0", "--db", db});
+  BOOST_TEST(r.exit.exited);
+  BOOST_TEST(r.exit.code == 1);
+  BOOST_TEST(one_line(r.output) ==
+             "error: --db " + db +
+                 " is in use by another running aggregator; stop it first or give this one "
+                 "another --db");
+  auto c = make_client(first);  // the first one is unharmed
+  BOOST_TEST(c.post_json("/publish", single_body(make_event("lock", "1"))).status == 200u);
+
+  first.kill9();
+  first.start();  // the same folder and file, at once
+  auto again = make_client(first);
+  BOOST_TEST(as_int(at(get_stats(again), "unique_processed")) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(bad_flag_values_name_the_flag) {
   const auto r = run_binary({"--port", "http"});
   BOOST_TEST(r.exit.code == 1);

@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include "load_generator.hpp"
+#include "raw_connection.hpp"
 
 #include <csignal>
 #include <map>
@@ -105,6 +106,49 @@ BOOST_AUTO_TEST_CASE(sigterm_under_load_answers_admitted_requests_and_exits_0) {
   BOOST_TEST(as_int(at(s, "unique_processed")) == o.accepted);
   BOOST_TEST(as_int(at(s, "duplicate_dropped")) == o.duplicates);
   BOOST_TEST(as_int(at(s, "conflicts")) == 0);
+}
+
+// Every request the kernel had received whole before the stop began gets an answer: 200 if it
+// was admitted, 503 shutting_down if not. None is cut off, also on connections still in the
+// listen backlog or not read yet (one HTTP thread, 100 connections that each sent a publish).
+BOOST_AUTO_TEST_CASE(requests_received_before_sigterm_all_get_an_answer) {
+  server_process srv({.args = {"--threads", "1"}, .stop_timeout = 20s});
+  log_on_failure guard(srv);
+  constexpr int connections = 100;
+  std::vector<std::unique_ptr<raw_connection>> conns;
+  for (int i = 0; i < connections; ++i) {
+    conns.push_back(std::make_unique<raw_connection>(srv.host(), srv.port(), 10s));
+    BOOST_REQUIRE(!conns.back()->connect());
+  }
+  for (int i = 0; i < connections; ++i) {
+    const auto body = single_body(make_event("backlog", "e" + std::to_string(i)));
+    BOOST_REQUIRE(!conns[static_cast<std::size_t>(i)]->write(
+        "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body));
+  }
+  srv.send_signal(SIGTERM);
+  std::int64_t accepted = 0, refused = 0;
+  for (auto& c : conns) {
+    http_response r;
+    const auto ec = c->read_response(r);
+    BOOST_TEST_REQUIRE(!ec, "a request sent before SIGTERM got no answer: " << ec.message());
+    if (r.status == 200u) {
+      ++accepted;
+      BOOST_TEST(as_int(at(r.json().as_object(), "accepted")) == 1);
+    } else {
+      ++refused;
+      BOOST_TEST(r.status == 503u);
+      BOOST_TEST(as_string(at(r.json().as_object(), "error")) == "shutting_down");
+    }
+  }
+  BOOST_TEST_MESSAGE("SIGTERM with 100 requests in flight: " << accepted << " stored, " << refused
+                                                             << " refused with 503");
+  BOOST_TEST(accepted + refused == connections);
+  BOOST_TEST(srv.wait(20s).clean());
+  srv.start();
+  auto c = make_client(srv);
+  BOOST_TEST(as_int(at(get_stats(c), "unique_processed")) == accepted);
 }
 
 BOOST_AUTO_TEST_CASE(sigint_exits_0) {

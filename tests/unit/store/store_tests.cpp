@@ -1,4 +1,5 @@
 #include "store/sqlite_reader.hpp"
+#include "store/sqlite_store.hpp"
 #include "store/sqlite_writer.hpp"
 
 #include "../temp_dir.hpp"
@@ -6,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 using namespace agg;
@@ -157,6 +159,110 @@ BOOST_AUTO_TEST_CASE(refuses_foreign_and_corrupt_files_without_touching_them) {
                  " is a SQLite database of another application (application_id 0); refusing to "
                  "touch it");
   BOOST_TEST(read_all(foreign) == foreign_before);
+}
+
+// The event_store guarantees, on the SQLite implementation. make_event's key hash depends only
+// on the id's length, so "a" and "b" collide: identity is confirmed against the stored row.
+BOOST_AUTO_TEST_CASE(sqlite_store_decides_outcomes_per_group_and_tells_listeners) {
+  temp_dir dir;
+  auto s = store::sqlite_store::open(dir.file("events.db"), {});
+  std::vector<store::commit_notice> notices;
+  s->add_commit_listener([&](const store::commit_notice& n) { notices.push_back(n); });
+  const std::vector<event> first{make_event("t", "a"), make_event("t", "b"), make_event("t", "a")};
+  auto changed = make_event("t", "b");
+  changed.content_hash = 78;
+  const std::vector<event> second{changed, make_event("u", "a")};
+  std::vector<event_result> r1, r2;
+  const std::vector<store::batch_entry> group{{first, &r1}, {second, &r2}};
+  BOOST_TEST(!s->commit(group));
+  auto text = [](const std::vector<event_result>& rs) {
+    std::string out;
+    for (const auto& r : rs)
+      out += std::string(to_string(r.status)) + ":" + std::to_string(r.seq) + " ";
+    return out;
+  };
+  BOOST_TEST(text(r1) == "accepted:1 accepted:2 duplicate:1 ");
+  BOOST_TEST(text(r2) == "conflict:2 accepted:3 ");
+  BOOST_REQUIRE(notices.size() == 1u);
+  BOOST_TEST(notices[0].first_seq == 1);
+  BOOST_TEST(notices[0].last_seq == 3);
+
+  const std::vector<event> again{make_event("t", "a")};  // nothing new: no notice
+  std::vector<event_result> r3;
+  const std::vector<store::batch_entry> dup_only{{again, &r3}};
+  s->count_rejected(2, 1);
+  BOOST_TEST(!s->commit(dup_only));
+  BOOST_TEST(text(r3) == "duplicate:1 ");
+  BOOST_TEST(notices.size() == 1u);
+  BOOST_TEST(s->commits() == 2u);
+
+  const auto st = s->stats();
+  BOOST_TEST(st.totals.received == 6u);
+  BOOST_TEST(st.totals.unique_processed == 3u);
+  BOOST_TEST(st.totals.duplicate_dropped == 3u);
+  BOOST_TEST(st.totals.conflicts == 1u);
+  BOOST_TEST(st.totals.rejected_invalid == 2u);
+  BOOST_TEST(st.totals.rejected_overloaded == 1u);
+  BOOST_REQUIRE(st.topic_counts.size() == 2u);
+  BOOST_TEST(st.topic_counts[0].first == "t");
+  BOOST_TEST(st.topic_counts[0].second == 2u);
+
+  std::promise<std::vector<store::stored_event>> page;
+  s->read_page({std::string("t"), 1, 10},
+               [&](boost::system::error_code ec, std::vector<store::stored_event> rows) {
+                 BOOST_TEST(!ec);
+                 page.set_value(std::move(rows));
+               });
+  const auto rows = page.get_future().get();
+  BOOST_REQUIRE(rows.size() == 1u);
+  BOOST_TEST(rows[0].seq == 2);
+  BOOST_TEST(rows[0].event_id == "b");
+  BOOST_TEST(s->writable());
+  BOOST_TEST(s->failure().empty());
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_store_recovers_index_and_counters_after_close) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  {
+    auto s = store::sqlite_store::open(path, {});
+    const std::vector<event> evs{make_event("t", "a"), make_event("t", "bb")};
+    std::vector<event_result> r;
+    const std::vector<store::batch_entry> group{{evs, &r}};
+    BOOST_TEST(!s->commit(group));
+    s->count_rejected(1, 0);  // not committed with events: saved by close()
+    s->close();
+  }
+  auto s = store::sqlite_store::open(path, {});
+  const std::vector<event> evs{make_event("t", "bb"), make_event("t", "c")};
+  std::vector<event_result> r;
+  const std::vector<store::batch_entry> group{{evs, &r}};
+  BOOST_TEST(!s->commit(group));
+  BOOST_TEST((r[0].status == event_status::duplicate));
+  BOOST_TEST(r[0].seq == 2);
+  BOOST_TEST((r[1].status == event_status::accepted));
+  BOOST_TEST(r[1].seq == 3);
+  BOOST_TEST(s->stats().totals.rejected_invalid == 1u);
+  BOOST_TEST(s->stats().totals.unique_processed == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_served_by_a_store_cannot_be_opened_by_another) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  auto s = store::sqlite_store::open(path, {});
+  std::string error;
+  try {
+    store::sqlite_store::open(path, {});
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  BOOST_TEST(error == "--db " + path +
+                          " is in use by another running aggregator; stop it first or give this "
+                          "one another --db");
+  // Short-lived commands use the writer connection alone, which SQLite's own locks guard.
+  BOOST_TEST(store::sqlite_writer::open(path, sync_mode::normal) != nullptr);
+  s.reset();
+  BOOST_TEST(store::sqlite_store::open(path, {}) != nullptr);  // released with its owner
 }
 
 BOOST_AUTO_TEST_SUITE_END()
