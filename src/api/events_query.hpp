@@ -1,9 +1,13 @@
 #pragma once
 
+#include <boost/system/result.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace agg::api {
 
@@ -20,5 +24,14 @@ inline constexpr std::int64_t max_events_limit = 10000;
 // Pure: parses the query string (without '?'). Percent-escapes and '+' are decoded; unknown
 // parameters are ignored; a repeated parameter takes its last value.
 events_query parse_events_query(std::string_view query);
+
+// Pure: the query string (without '?') as decoded (key, value) pairs in their order, for
+// parameters that may repeat (/subscribe's `topic=a&topic=b`). Percent-escapes and '+' (a space,
+// as in HTML forms) are decoded in keys and values; "k" without '=' gives ("k", ""); empty
+// parts ("a=1&&b=2") are skipped. Bytes a strict URL query does not allow ('[', '|', '"', UTF-8)
+// are taken as they are, as clients send them. Error: a '%' not followed by two hex digits
+// (a Boost.URL error code).
+boost::system::result<std::vector<std::pair<std::string, std::string>>> decoded_params(
+    std::string_view query);
 
 }  // namespace agg::api

@@ -2,7 +2,13 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
+using agg::api::decoded_params;
 using agg::api::parse_events_query;
+using pairs = std::vector<std::pair<std::string, std::string>>;
 
 BOOST_AUTO_TEST_SUITE(events_query)
 
@@ -39,6 +45,43 @@ BOOST_AUTO_TEST_CASE(bad_values) {
              "malformed percent-encoding in the query string");
   BOOST_TEST(parse_events_query("topic=%4").error ==
              "malformed percent-encoding in the query string");
+}
+
+BOOST_AUTO_TEST_CASE(more_decoding) {
+  BOOST_TEST(*parse_events_query("topic=a%2Bb").topic == "a+b");
+  BOOST_TEST(*parse_events_query("topic=a%20b%25").topic == "a b%");
+  BOOST_TEST(*parse_events_query("top%69c=x").topic == "x");
+  BOOST_TEST(*parse_events_query("topic=a=b").topic == "a=b");
+  BOOST_TEST(*parse_events_query("&&topic=x&&").topic == "x");
+  BOOST_TEST(*parse_events_query("topic=x&topic=y").topic == "y");
+  // Bytes a strict URL query does not allow are taken as they are.
+  BOOST_TEST(*parse_events_query("topic=caf\xc3\xa9").topic == "caf\xc3\xa9");
+  BOOST_TEST(*parse_events_query("topic=a[1]|{b}\"#").topic == "a[1]|{b}\"#");
+  BOOST_TEST(parse_events_query("topic=\xc3%zz").error ==
+             "malformed percent-encoding in the query string");
+  BOOST_TEST(parse_events_query("x=%&topic=a").error ==
+             "malformed percent-encoding in the query string");
+  BOOST_TEST(parse_events_query("limit").error == "limit must be an integer from 1 to 10000");
+  BOOST_TEST(parse_events_query("topic").error == "topic must not be empty");
+}
+
+BOOST_AUTO_TEST_CASE(decoded_params_keep_order_and_repeats) {
+  const auto p = decoded_params("topic=a&topic=order.*&after=latest&x&=v&k=&+=%2B&&");
+  BOOST_REQUIRE(p.has_value());
+  BOOST_TEST((*p == pairs{{"topic", "a"},
+                          {"topic", "order.*"},
+                          {"after", "latest"},
+                          {"x", ""},
+                          {"", "v"},
+                          {"k", ""},
+                          {" ", "+"}}));
+  BOOST_TEST(decoded_params("")->empty());
+  BOOST_TEST((*decoded_params("t=a%26b%3Dc") == pairs{{"t", "a&b=c"}}));
+  BOOST_TEST((*decoded_params("t=%e2%82%ac+x") == pairs{{"t", "\xe2\x82\xac x"}}));
+  BOOST_TEST((*decoded_params("t=\xe2\x82\xac|") == pairs{{"t", "\xe2\x82\xac|"}}));
+  BOOST_TEST(decoded_params("t=%zz").has_error());
+  BOOST_TEST(decoded_params("t=%4").has_error());
+  BOOST_TEST(decoded_params("%=1").has_error());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
