@@ -82,6 +82,11 @@ events_query parse_events_query(std::string_view query) {
         q.error = "limit must be an integer from 1 to 10000";
         return q;
       }
+    } else if (key == "wait") {
+      if (!parse_int(value, q.wait) || q.wait < 0 || q.wait > max_events_wait) {
+        q.error = "wait must be an integer number of seconds from 0 to 60";
+        return q;
+      }
     }
   }
   return q;

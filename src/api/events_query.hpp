@@ -11,15 +11,17 @@
 
 namespace agg::api {
 
-// GET /events query: topic (exact), after (seq cursor), limit.
+// GET /events query: topic (exact), after (seq cursor), limit, wait (long-poll).
 struct events_query {
   std::optional<std::string> topic;
   std::int64_t after = 0;     // default 0: from the first event
   std::int64_t limit = 1000;  // default 1000, 1..10000
+  std::int64_t wait = 0;      // seconds to hold an empty page for new events; default 0, 0..60
   std::string error;          // non-empty: the 400 message
 };
 
 inline constexpr std::int64_t max_events_limit = 10000;
+inline constexpr std::int64_t max_events_wait = 60;
 
 // Pure: parses the query string (without '?'). Percent-escapes and '+' are decoded; unknown
 // parameters are ignored; a repeated parameter takes its last value.

@@ -18,6 +18,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(!q.topic.has_value());
   BOOST_TEST(q.after == 0);
   BOOST_TEST(q.limit == 1000);
+  BOOST_TEST(q.wait == 0);
 }
 
 BOOST_AUTO_TEST_CASE(values_decoded) {
@@ -45,6 +46,21 @@ BOOST_AUTO_TEST_CASE(bad_values) {
              "malformed percent-encoding in the query string");
   BOOST_TEST(parse_events_query("topic=%4").error ==
              "malformed percent-encoding in the query string");
+}
+
+BOOST_AUTO_TEST_CASE(wait_seconds) {
+  const std::string wait = "wait must be an integer number of seconds from 0 to 60";
+  BOOST_TEST(parse_events_query("wait=0").wait == 0);
+  BOOST_TEST(parse_events_query("wait=60").wait == 60);
+  BOOST_TEST(parse_events_query("topic=t&wait=15&after=3").wait == 15);
+  BOOST_TEST(parse_events_query("wait=5&wait=7").wait == 7);
+  BOOST_TEST(parse_events_query("wait=60").error.empty());
+  BOOST_TEST(parse_events_query("wait=61").error == wait);
+  BOOST_TEST(parse_events_query("wait=-1").error == wait);
+  BOOST_TEST(parse_events_query("wait=").error == wait);
+  BOOST_TEST(parse_events_query("wait").error == wait);
+  BOOST_TEST(parse_events_query("wait=1.5").error == wait);
+  BOOST_TEST(parse_events_query("wait=abc").error == wait);
 }
 
 BOOST_AUTO_TEST_CASE(more_decoding) {
