@@ -4,7 +4,6 @@
 #include <boost/url/parse_query.hpp>
 #include <boost/url/rfc/pchars.hpp>
 
-#include <algorithm>
 #include <charconv>
 
 namespace agg::api {
@@ -15,10 +14,11 @@ namespace urls = boost::urls;
 // What RFC 3986 allows in a query besides percent-escapes.
 constexpr auto query_chars = urls::pchars + '/' + '?';
 
-// `query` with every byte a strict query does not allow escaped, and its '%' left alone so that
-// Boost.URL still checks the escapes already there.
+// `query` with every byte a strict query does not allow escaped (NUL among them), and its '%'
+// left alone so that Boost.URL still checks the escapes already there.
 std::string escape_raw_bytes(std::string_view query) {
   std::string out;
+  out.reserve(query.size());
   for (std::size_t start = 0;;) {
     const std::size_t pct = query.find('%', start);
     urls::encode(query.substr(start, pct == std::string_view::npos ? pct : pct - start),
@@ -39,14 +39,12 @@ bool parse_int(const std::string& s, std::int64_t& out) {
 boost::system::result<std::vector<std::pair<std::string, std::string>>> decoded_params(
     std::string_view query) {
   // Beast hands over any visible byte in the target; Boost.URL's parser takes only what RFC 3986
-  // allows. Escaping the rest first keeps the lenient behaviour clients rely on (a raw UTF-8 or
-  // '|' in a topic) and costs nothing for an ordinary query, which needs no escaping.
-  std::string escaped;
-  if (!std::all_of(query.begin(), query.end(), [](char c) { return c == '%' || query_chars(c); })) {
-    escaped = escape_raw_bytes(query);
-    query = escaped;
-  }
-  const auto params = urls::parse_query(query);
+  // allows, so the rest is escaped first: a raw UTF-8 or '|' in a topic is still taken.
+  // Boost.URL 1.81's parse_query also reads its argument up to a NUL, past the end of the view
+  // (boostorg/url#757, #946: the rest of the request line became the last value, and an empty
+  // query crashed), so it gets this NUL-terminated copy, with no NUL inside.
+  const std::string text = escape_raw_bytes(query);
+  const auto params = urls::parse_query(text);
   if (!params) return params.error();
   const urls::encoding_opts form(/*space_as_plus=*/true);
   std::vector<std::pair<std::string, std::string>> out;

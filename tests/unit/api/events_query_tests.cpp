@@ -100,4 +100,19 @@ BOOST_AUTO_TEST_CASE(decoded_params_keep_order_and_repeats) {
   BOOST_TEST(decoded_params("%=1").has_error());
 }
 
+// The query is a view into the request line, so it is neither NUL-terminated nor, when
+// absent, backed by any memory at all.
+BOOST_AUTO_TEST_CASE(only_the_bytes_of_the_view_are_read) {
+  const std::string request_line = "GET /events?after=0&limit=1000 HTTP/1.1\r\n";
+  const std::string_view query = std::string_view(request_line).substr(12, 18);
+  BOOST_TEST(query == "after=0&limit=1000");
+  BOOST_TEST((*decoded_params(query) == pairs{{"after", "0"}, {"limit", "1000"}}));
+  BOOST_TEST(parse_events_query(query).limit == 1000);
+  BOOST_TEST(parse_events_query(query).error.empty());
+  BOOST_TEST(decoded_params(std::string_view())->empty());
+  BOOST_TEST(parse_events_query(std::string_view()).error.empty());
+  BOOST_TEST((*decoded_params(std::string_view("a=1\0&b=2", 8)) ==
+              pairs{{"a", std::string("1\0", 2)}, {"b", "2"}}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
