@@ -45,9 +45,11 @@ struct options {
   log_level level = log_level::info;
 };
 
-// Parses argv (without argv[0]) over the environment `env` ("NAME=value" strings). Throws
-// std::invalid_argument with a one-line message naming the bad flag or value.
-// Sets `help` when --help/-h was given (the caller prints usage()).
+// Parses argv (without argv[0] and without a subcommand word, see split_command in
+// core/flags.hpp) over the environment `env` ("NAME=value" strings). Throws
+// std::invalid_argument with a one-line message naming the bad flag or value. Sets `help` when
+// --help/-h was given (the caller prints usage()). The flags are one table in options.cpp: a new
+// flag is a field above (with its effect and default) and one row there.
 options parse_options(const std::vector<std::string>& args, const std::vector<std::string>& env,
                       bool& help);
 
