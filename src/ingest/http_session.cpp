@@ -1,5 +1,6 @@
 #include "ingest/http_session.hpp"
 
+#include "ingest/limits.hpp"
 #include "ingest/websocket_session.hpp"
 #include "ingest/wire.hpp"
 
@@ -21,16 +22,6 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
-
-// Time a client has to send a whole request (also the keep-alive idle limit) and to take a
-// whole answer or one message of a stream; a slowloris client is dropped after it.
-constexpr std::chrono::seconds io_timeout{30};
-// After a stop began, how long a request already on its way may take to arrive whole.
-constexpr std::chrono::seconds drain_read_timeout{2};
-// Largest request line + headers; larger is 431.
-constexpr std::uint32_t header_limit = 16 * 1024;
-// How long a closing connection keeps draining what the client still sends.
-constexpr std::chrono::seconds linger_timeout{2};
 
 // A stream over HTTP: each message one chunk of the session's response.
 class chunked_sink final : public queued_sink {

@@ -1,5 +1,7 @@
 #include "ingest/websocket_session.hpp"
 
+#include "ingest/limits.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -11,9 +13,6 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
-
-// A client that takes longer than this for the close handshake or one message is gone.
-constexpr std::chrono::seconds io_timeout{30};
 
 }  // namespace
 

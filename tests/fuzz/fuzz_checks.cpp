@@ -415,7 +415,7 @@ std::string check_http(std::string_view bytes, std::size_t body_limit) {
   // Pipelined requests, one parser each, as the session reads them; bounded.
   for (int n = 0; n < 64 && pos < bytes.size(); ++n) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(header_limit));
+    parser.header_limit(header_limit);
     parser.body_limit(body_limit);
     boost::system::error_code ec;
     for (int steps = 0; !parser.is_done(); ++steps) {

@@ -5,14 +5,16 @@
 // test (fuzz_regression_tests.cpp) runs every seed and every saved crash through the same
 // functions under Boost.Test, with any compiler.
 
+#include "ingest/limits.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace agg::fuzz {
 
-// Limits of the HTTP front, as in ingest/http_session.cpp.
-inline constexpr std::size_t header_limit = 16 * 1024;
+// Limits of the HTTP front: the session's own.
+using ingest::header_limit;
 // Body limit of the HTTP target: small so that the fuzzer reaches the 413 path. Overridden by
 // the environment variable AGG_FUZZ_BODY_LIMIT (bytes).
 inline constexpr std::size_t default_body_limit = 4096;

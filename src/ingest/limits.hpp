@@ -1,0 +1,19 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace agg::ingest {
+
+// Time a client has to send a whole request (also the keep-alive idle limit), to take a whole
+// answer or one message of a stream, and to finish a WebSocket handshake; a slowloris client
+// is dropped after it.
+inline constexpr std::chrono::seconds io_timeout{30};
+// After a stop began, how long a request already on its way may take to arrive whole.
+inline constexpr std::chrono::seconds drain_read_timeout{2};
+// How long a closing connection keeps draining what the client still sends.
+inline constexpr std::chrono::seconds linger_timeout{2};
+// Largest request line + headers; larger is 431.
+inline constexpr std::uint32_t header_limit = 16 * 1024;
+
+}  // namespace agg::ingest
