@@ -23,7 +23,8 @@ class stream_sink {
   virtual ~stream_sink() = default;
 
   // Queues one message (one chunk, or one WebSocket message). Returns false once the stream
-  // has ended or is ending; the message is then dropped.
+  // has ended or is ending; the message is then dropped. Messages sent from one thread keep
+  // their order; an end() from another thread may overtake a send() and drop its message.
   virtual bool send(message m) = 0;
 
   // Bytes queued and not yet taken by the socket: the send budget is checked against this.
