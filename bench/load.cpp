@@ -25,6 +25,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -37,18 +38,21 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 namespace {
 
@@ -87,6 +91,11 @@ struct options {
   double timeout_s = 30;              // --timeout: seconds a request may wait for its answer
                                       //   before it counts as failed. Default 30.
   bool progress = true;               // --no-progress: no progress line on stderr.
+  std::optional<std::uint64_t> fill_to;  // --fill-to: count mode with as many events as make
+                                         //   /stats unique_processed reach N. Default off.
+  std::vector<int> server_pids;          // --server-pid: processes whose CPU time and memory the
+                                         //   result reports (the server; nginx: master and
+                                         //   workers). Default none.
 };
 
 constexpr const char* usage_text =
@@ -119,10 +128,17 @@ usage: agg-load [options]
   --threads N        io_context threads (default 1)
   --timeout S        seconds a request may wait for its answer before it fails (default 30)
   --no-progress      no progress line (default: one line per second on stderr)
+  --fill-to N        count mode: send as many events (with --dup-ratio duplicates) as
+                     make GET /stats unique_processed reach N; nothing when it already has
+  --server-pid P,... processes (comma-separated or repeated) whose CPU time during the
+                     run (from /proc/<pid>/stat, all threads) and memory (VmRSS, VmHWM
+                     from /proc/<pid>/status) the result reports, e.g. the server's
   --help             this text
 
-Output: a progress line on stderr at most once a second; a summary on stdout ending
-with one machine-readable line `RESULT key=value ...`.
+Output: a progress line on stderr at most once a second and a readable summary on stderr
+at the end; the result as one JSON object on stdout (events, requests, rates, latency
+percentiles, HTTP statuses, CPU time per event of the generator and of --server-pid,
+the /stats check). Its fields are listed in bench/load.cpp (write_result).
 Exit status: 0 when every request was answered 200 (and --check-stats passed),
 1 when a request failed or the stats check failed, 2 on bad usage or no server.
 )";
@@ -192,7 +208,17 @@ options parse_options(int argc, char** argv) {
       o.timeout_s = parse_number<double>(arg, next());
     else if (arg == "--no-progress")
       o.progress = false;
-    else
+    else if (arg == "--fill-to")
+      o.fill_to = parse_number<std::uint64_t>(arg, next());
+    else if (arg == "--server-pid") {
+      const std::string list = next();
+      for (std::size_t from = 0; from <= list.size();) {
+        const auto comma = std::min(list.find(',', from), list.size());
+        o.server_pids.push_back(
+            parse_number<int>(arg, std::string_view(list).substr(from, comma - from)));
+        from = comma + 1;
+      }
+    } else
       usage_error("unknown option " + arg);
   }
   if (!(o.dup_ratio >= 0.0 && o.dup_ratio < 1.0)) usage_error("--dup-ratio must be in [0,1)");
@@ -202,6 +228,7 @@ options parse_options(int argc, char** argv) {
   if (o.threads < 1) usage_error("--threads must be >= 1");
   if (o.duration_s < 0) usage_error("--duration must be >= 0");
   if (o.duration_s == 0 && o.events < 1) usage_error("--events must be >= 1");
+  if (o.fill_to && o.duration_s > 0) usage_error("--fill-to and --duration exclude each other");
   if (!(o.timeout_s > 0)) usage_error("--timeout must be > 0");
   return o;
 }
@@ -290,6 +317,7 @@ struct thread_stats {
   std::uint64_t timeouts = 0;                 // no answer within --timeout
   std::uint64_t events_failed = 0;            // events in failed requests
   clock_type::time_point last_done{};         // completion time of the last request
+  clock_type::time_point first_ok{};          // time of the first 200 (epoch: none yet)
 
   static void add(std::atomic<std::uint64_t>& a, std::uint64_t n) {
     a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -432,6 +460,7 @@ class connection {
     }
 
     if (code == 200) {
+      if (stats_.first_ok == clock_type::time_point{}) stats_.first_ok = now;
       thread_stats::add(stats_.requests_ok, 1);
       thread_stats::add(stats_.events_ok, cur_count_);
       stats_.uniques_ok += work_.uniques_in(cur_first_, cur_count_);
@@ -616,6 +645,69 @@ double cpu_seconds() {
   return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
+// CPU time and memory of the --server-pid processes, summed over them: user + system
+// time of all threads from /proc/<pid>/stat (fields 14 and 15, in clock ticks), VmRSS
+// and VmHWM from /proc/<pid>/status. `ok` is false when a process could not be read
+// (it ended), so a missing number is never reported as a small one.
+struct proc_sample {
+  double cpu_s = 0;
+  std::uint64_t rss_kb = 0, hwm_kb = 0;
+  bool ok = true;
+};
+
+proc_sample sample_processes(const std::vector<int>& pids) {
+  proc_sample total;
+  const auto ticks_per_s = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const int pid : pids) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) {
+      total.ok = false;
+      continue;
+    }
+    // The command name (field 2) may hold spaces: count fields after its ')'.
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int n = 3; n <= 15 && rest >> field; ++n) {
+      if (n == 14) utime = std::stod(field);
+      if (n == 15) stime = std::stod(field);
+    }
+    total.cpu_s += (utime + stime) / ticks_per_s;
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    while (std::getline(status, line)) {
+      std::istringstream fields(line);
+      std::string key;
+      std::uint64_t kb = 0;
+      fields >> key >> kb;
+      if (key == "VmRSS:") total.rss_kb += kb;
+      if (key == "VmHWM:") total.hwm_kb += kb;
+    }
+  }
+  return total;
+}
+
+// The smallest count of events whose fresh keys reach `need` with `dup_ratio`
+// duplicates, as work_source plans them: round(n * ratio) duplicates, at most n - 1.
+std::uint64_t events_for_uniques(std::uint64_t need, double dup_ratio) {
+  auto uniques = [&](std::uint64_t n) {
+    const auto dups = std::min<std::uint64_t>(
+        static_cast<std::uint64_t>(std::llround(static_cast<double>(n) * dup_ratio)), n - 1);
+    return n - dups;
+  };
+  auto n = static_cast<std::uint64_t>(static_cast<double>(need) / (1.0 - dup_ratio));
+  n = n > 2 ? n - 2 : 1;
+  while (uniques(n) < need) ++n;
+  return n;
+}
+
+json::object stats_json(const stats_snapshot& s) {
+  return {{"received", s.received},
+          {"unique_processed", s.unique_processed},
+          {"duplicate_dropped", s.duplicate_dropped},
+          {"conflicts", s.conflicts}};
+}
+
 double ms_at(const std::vector<std::uint32_t>& sorted, double q) {
   if (sorted.empty()) return 0;
   const auto n = static_cast<double>(sorted.size());
@@ -633,7 +725,7 @@ std::string fixed(double v, int decimals) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const options opts = parse_options(argc, argv);
+  options opts = parse_options(argc, argv);
   const std::uint64_t seed =
       opts.seed ? *opts.seed : std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
 
@@ -648,13 +740,35 @@ int main(int argc, char** argv) {
   }
 
   std::optional<stats_snapshot> before;
-  if (opts.check_stats) {
+  if (opts.check_stats || opts.fill_to) {
     std::string err;
     before = fetch_stats(opts, endpoints, err);
     if (!before) {
       std::cerr << "agg-load: " << err << "\n";
       return 2;
     }
+  }
+
+  json::object result{{"tool", "agg-load"},
+                      {"target", opts.host + ":" + std::to_string(opts.port) + opts.path},
+                      {"mode", opts.duration_s > 0 ? "duration" : "count"},
+                      {"duration_s", opts.duration_s},
+                      {"batch", opts.batch},
+                      {"connections", opts.connections},
+                      {"threads", opts.threads},
+                      {"dup_ratio", opts.dup_ratio},
+                      {"seed", seed}};
+  if (opts.fill_to) {
+    result["fill_to"] = *opts.fill_to;
+    if (before->unique_processed >= *opts.fill_to) {
+      std::cerr << "agg-load: /stats unique_processed is " << before->unique_processed
+                << ", already at least " << *opts.fill_to << ": nothing to send\n";
+      result["events"] = 0;
+      result["stats_before"] = stats_json(*before);
+      std::cout << json::serialize(result) << "\n";
+      return 0;
+    }
+    opts.events = events_for_uniques(*opts.fill_to - before->unique_processed, opts.dup_ratio);
   }
 
   agg_bench::event_shape shape;
@@ -691,8 +805,10 @@ int main(int argc, char** argv) {
   std::condition_variable done_cv;
   std::size_t running = workers.size();  // guarded by done_mu
 
+  const proc_sample server0 = sample_processes(opts.server_pids);
   const double cpu0 = cpu_seconds();
   const auto t0 = clock_type::now();
+  const auto wall_t0 = std::chrono::system_clock::now();
   std::vector<std::thread> threads;
   for (auto& wp : workers) {
     worker* w = wp.get();
@@ -739,11 +855,13 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   const double cpu_used = cpu_seconds() - cpu0;
+  const proc_sample server1 = sample_processes(opts.server_pids);
 
   // Merge the threads' results.
   thread_stats total;
   std::vector<std::uint32_t> lat;
   auto t_end = t0;
+  std::optional<clock_type::time_point> first_ok;
   std::uint64_t events_ok = 0, requests_ok = 0, failures = 0;
   for (auto& w : workers) {
     auto& s = w->stats;
@@ -761,32 +879,37 @@ int main(int argc, char** argv) {
     total.timeouts += s.timeouts;
     total.events_failed += s.events_failed;
     t_end = std::max(t_end, s.last_done);
+    if (s.first_ok != clock_type::time_point{})
+      first_ok = std::min(first_ok.value_or(s.first_ok), s.first_ok);
   }
   std::sort(lat.begin(), lat.end());
   const double elapsed = std::max(1e-9, std::chrono::duration<double>(t_end - t0).count());
   const double eps = static_cast<double>(events_ok) / elapsed;
   const double rps = static_cast<double>(requests_ok) / elapsed;
   const std::uint64_t dups_ok = events_ok - total.uniques_ok;
-  const double p50 = ms_at(lat, 0.50), p99 = ms_at(lat, 0.99);
+  const double p50 = ms_at(lat, 0.50), p90 = ms_at(lat, 0.90), p99 = ms_at(lat, 0.99);
   const double pmax = lat.empty() ? 0 : lat.back() / 1000.0;
+  const auto per_event_us = [&](double seconds) {
+    return events_ok ? seconds * 1e6 / static_cast<double>(events_ok) : 0.0;
+  };
 
   std::string status_text;
-  std::string status_kv;
+  json::object status_json;
   for (std::size_t i = 0; i < total.status.size(); ++i) {
     if (total.status[i] == 0) continue;
     status_text += " " + std::to_string(i) + "=" + std::to_string(total.status[i]);
-    status_kv += " status_" + std::to_string(i) + "=" + std::to_string(total.status[i]);
+    status_json[std::to_string(i)] = total.status[i];
   }
   if (total.io_errors) status_text += " io_error=" + std::to_string(total.io_errors);
   if (total.timeouts) status_text += " timeout=" + std::to_string(total.timeouts);
 
-  std::cout << "agg-load summary\n"
+  std::cerr << "agg-load summary\n"
             << "  events sent     " << events_ok << " (" << total.uniques_ok << " fresh keys, "
             << dups_ok << " duplicates) in " << requests_ok << " requests answered 200\n"
             << "  failed          " << failures << " requests (" << total.events_failed
             << " events)";
-  if (total.retries_503) std::cout << ", " << total.retries_503 << " resent after 503";
-  std::cout << "\n"
+  if (total.retries_503) std::cerr << ", " << total.retries_503 << " resent after 503";
+  std::cerr << "\n"
             << "  elapsed         " << fixed(elapsed, 3) << " s (generator CPU "
             << fixed(cpu_used, 2) << " s, "
             << fixed(cpu_used * 1e6 / static_cast<double>(std::max<std::uint64_t>(requests_ok, 1)),
@@ -794,71 +917,103 @@ int main(int argc, char** argv) {
             << " us per request)\n"
             << "  throughput      " << fixed(eps, 1) << " events/s, " << fixed(rps, 1)
             << " requests/s\n"
-            << "  latency         p50 " << fixed(p50, 3) << " ms, p99 " << fixed(p99, 3)
-            << " ms, max " << fixed(pmax, 3) << " ms\n"
+            << "  latency         p50 " << fixed(p50, 3) << " ms, p90 " << fixed(p90, 3)
+            << " ms, p99 " << fixed(p99, 3) << " ms, max " << fixed(pmax, 3) << " ms\n"
             << "  status         " << (status_text.empty() ? " none" : status_text) << "\n";
+  if (!opts.server_pids.empty())
+    std::cerr << "  server          CPU " << fixed(server1.cpu_s - server0.cpu_s, 2) << " s ("
+              << fixed(per_event_us(server1.cpu_s - server0.cpu_s), 1) << " us per event), RSS "
+              << server1.rss_kb / 1024 << " MB, peak " << server1.hwm_kb / 1024 << " MB\n";
 
   bool ok = failures == 0 && (opts.duration_s > 0 || events_ok == opts.events);
-  std::string check = "skipped";
+  json::object check{{"result", "skipped"}};
   if (opts.check_stats) {
     std::string err;
     const auto after = fetch_stats(opts, endpoints, err);
+    json::array problems;
     if (!after) {
-      std::cout << "  stats check     FAILED: " << err << "\n";
-      check = "failed";
-      ok = false;
+      problems.emplace_back(err);
     } else {
+      check["before"] = stats_json(*before);
+      check["after"] = stats_json(*after);
       const std::uint64_t d_recv = after->received - before->received;
       const std::uint64_t d_uniq = after->unique_processed - before->unique_processed;
       const std::uint64_t d_dup = after->duplicate_dropped - before->duplicate_dropped;
       const std::uint64_t d_conf = after->conflicts - before->conflicts;
-      std::vector<std::string> problems;
       auto expect = [&](const char* what, std::uint64_t got, std::uint64_t want) {
         if (got != want)
-          problems.push_back(std::string(what) + " " + std::to_string(got) + " != expected " +
-                             std::to_string(want));
+          problems.emplace_back(std::string(what) + " " + std::to_string(got) + " != expected " +
+                                std::to_string(want));
       };
       expect("received delta", d_recv, events_ok);
       expect("unique_processed delta", d_uniq, total.uniques_ok);
       expect("duplicate_dropped delta", d_dup, dups_ok);
       expect("conflicts delta", d_conf, 0);
       if (after->received != after->unique_processed + after->duplicate_dropped)
-        problems.push_back("received != unique_processed + duplicate_dropped in /stats");
+        problems.emplace_back("received != unique_processed + duplicate_dropped in /stats");
       if (total.reported_missing == 0) {
         expect("sum of 200 answers' accepted", total.reported_accepted, total.uniques_ok);
         expect("sum of 200 answers' duplicates", total.reported_duplicates, dups_ok);
       } else {
-        problems.push_back(std::to_string(total.reported_missing) +
-                           " 200 answers without accepted/duplicates");
+        problems.emplace_back(std::to_string(total.reported_missing) +
+                              " 200 answers without accepted/duplicates");
       }
       if (failures != 0)
-        problems.push_back(std::to_string(failures) +
-                           " requests failed, so the expected counts are unknown");
+        problems.emplace_back(std::to_string(failures) +
+                              " requests failed, so the expected counts are unknown");
       if (opts.duration_s == 0 && events_ok + total.events_failed != opts.events && failures == 0)
-        problems.push_back("not every event was sent");
-      std::cout << "  stats check     received +" << d_recv << ", unique_processed +" << d_uniq
+        problems.emplace_back("not every event was sent");
+      std::cerr << "  stats check     received +" << d_recv << ", unique_processed +" << d_uniq
                 << ", duplicate_dropped +" << d_dup << ", conflicts +" << d_conf << " (expected +"
                 << events_ok << ", +" << total.uniques_ok << ", +" << dups_ok << ", +0): ";
-      if (problems.empty()) {
-        std::cout << "OK\n";
-        check = "ok";
-      } else {
-        std::cout << "FAILED\n";
-        for (auto& p : problems) std::cout << "    " << p << "\n";
-        check = "failed";
-        ok = false;
-      }
     }
+    check["result"] = problems.empty() ? "ok" : "failed";
+    std::cerr << (problems.empty() ? "OK\n" : "FAILED\n");
+    for (const auto& p : problems) std::cerr << "    " << p.as_string().c_str() << "\n";
+    if (!problems.empty()) ok = false;
+    check["problems"] = std::move(problems);
   }
 
-  std::cout << "RESULT events=" << events_ok << " unique=" << total.uniques_ok
-            << " duplicates=" << dups_ok << " requests=" << requests_ok << " failed=" << failures
-            << " elapsed_s=" << fixed(elapsed, 3) << " events_per_s=" << fixed(eps, 1)
-            << " requests_per_s=" << fixed(rps, 1) << " p50_ms=" << fixed(p50, 3)
-            << " p99_ms=" << fixed(p99, 3) << " max_ms=" << fixed(pmax, 3) << status_kv
-            << " io_errors=" << total.io_errors << " timeouts=" << total.timeouts
-            << " retries_503=" << total.retries_503 << " batch=" << opts.batch
-            << " connections=" << opts.connections << " cpu_s=" << fixed(cpu_used, 3)
-            << " check=" << check << "\n";
+  // The result. Times are seconds, latencies milliseconds (of every answered attempt),
+  // CPU per event microseconds; *_unix_ns are wall-clock times for relating the run to
+  // other events (e.g. the start of a server process).
+  const auto unix_ns = [&](clock_type::time_point t) {
+    const auto wall =
+        wall_t0 + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - t0);
+    return static_cast<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(wall.time_since_epoch()).count());
+  };
+  result["events"] = events_ok;
+  result["unique"] = total.uniques_ok;
+  result["duplicates"] = dups_ok;
+  result["requests"] = requests_ok;
+  result["failed"] = failures;
+  result["events_failed"] = total.events_failed;
+  result["elapsed_s"] = elapsed;
+  result["events_per_s"] = eps;
+  result["requests_per_s"] = rps;
+  result["latency_ms"] = {{"p50", p50}, {"p90", p90}, {"p99", p99}, {"max", pmax}};
+  result["status"] = std::move(status_json);
+  result["io_errors"] = total.io_errors;
+  result["timeouts"] = total.timeouts;
+  result["retries_503"] = total.retries_503;
+  result["generator_cpu_s"] = cpu_used;
+  result["generator_cpu_us_per_event"] = per_event_us(cpu_used);
+  if (!opts.server_pids.empty()) {
+    json::array pids;
+    for (const int p : opts.server_pids) pids.emplace_back(p);
+    json::object server{{"pids", std::move(pids)}, {"complete", server0.ok && server1.ok}};
+    server["cpu_s"] = server1.cpu_s - server0.cpu_s;
+    server["cpu_us_per_event"] = per_event_us(server1.cpu_s - server0.cpu_s);
+    server["rss_kb_before"] = server0.rss_kb;
+    server["rss_kb_after"] = server1.rss_kb;
+    server["hwm_kb_after"] = server1.hwm_kb;
+    result["server"] = std::move(server);
+  }
+  result["start_unix_ns"] = unix_ns(t0);
+  if (first_ok) result["first_ok_unix_ns"] = unix_ns(*first_ok);
+  result["check"] = std::move(check);
+  result["ok"] = ok;
+  std::cout << json::serialize(result) << "\n";
   return ok ? 0 : 1;
 }

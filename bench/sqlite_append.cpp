@@ -52,7 +52,8 @@ usage: bench-sqlite-append [options]
 
 Table: events(seq INTEGER PRIMARY KEY, topic, event_id, timestamp, source, payload,
 received_at TEXT), journal_mode=WAL, one prepared INSERT.
-Prints events/s and a final line `RESULT key=value ...`.
+Prints a readable line on stderr and the result as one JSON object on stdout
+(events, elapsed_s, events_per_s, txn, sync, payload_bytes_avg, db_bytes).
 )";
 
 // This tool's name in usage errors.
@@ -235,7 +236,10 @@ int main(int argc, char** argv) {
   if (!dir.empty()) fs::remove_all(dir, ec);
 
   const double eps = static_cast<double>(opts.events) / elapsed;
-  std::printf(
+  // A readable line on stderr; the result as one JSON object on stdout (every value
+  // is a number or one of the three --sync words, so printf writes valid JSON).
+  std::fprintf(
+      stderr,
       "bench-sqlite-append: %llu rows (avg payload %.0f B) in %.3f s, transactions of %llu, "
       "synchronous=%s\n  %.0f events/s, database %.1f MB\n",
       static_cast<unsigned long long>(opts.events),
@@ -243,9 +247,11 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(opts.txn), opts.sync.c_str(), eps,
       static_cast<double>(bytes) / 1e6);
   std::printf(
-      "RESULT events=%llu elapsed_s=%.3f events_per_s=%.1f txn=%llu sync=%s db_bytes=%llu\n",
+      "{\"tool\":\"bench-sqlite-append\",\"events\":%llu,\"elapsed_s\":%.6f,\"events_per_s\":%.1f,"
+      "\"txn\":%llu,\"sync\":\"%s\",\"payload_bytes_avg\":%.1f,\"db_bytes\":%llu}\n",
       static_cast<unsigned long long>(opts.events), elapsed, eps,
       static_cast<unsigned long long>(opts.txn), opts.sync.c_str(),
+      static_cast<double>(payload_total) / static_cast<double>(opts.events),
       static_cast<unsigned long long>(bytes));
   return 0;
 }
