@@ -51,7 +51,7 @@ agg_ensure_packages() {
 # Bash integer arithmetic only; times in ns come from `date +%s%N`.
 
 # agg_on_exit COMMAND_LINE: runs COMMAND_LINE (eval'd) when the script exits, also on
-# Ctrl-C or SIGTERM; the last registered runs first. Use it instead of `trap ... EXIT`,
+# Ctrl-C or SIGTERM; the last registered runs first; $AGG_EXIT_STATUS is the exit status. Use it instead of `trap ... EXIT`,
 # which would replace the cleanup of the helpers below.
 AGG_EXIT_CMDS=()
 agg_on_exit() {
@@ -63,6 +63,7 @@ agg_on_exit() {
     AGG_EXIT_CMDS=("$1" "${AGG_EXIT_CMDS[@]}")
 }
 agg__on_exit() {
+    AGG_EXIT_STATUS=$?  # the script's exit status, for the commands below
     local c
     for c in "${AGG_EXIT_CMDS[@]}"; do eval "$c" || true; done
 }
