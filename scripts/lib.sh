@@ -73,7 +73,7 @@ agg__on_exit() {
 AGG_TMP=""
 agg_make_tmp() {
     [[ -n $AGG_TMP ]] && return 0
-    AGG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${1:-${AGG_SCRIPT:-agg}}.XXXXXX")
+    AGG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${1:-agg}.XXXXXX")
     # shellcheck disable=SC2016  # expanded at exit
     agg_on_exit 'if [[ ${AGG_KEEP_TMP:-0} == 1 ]]; then agg_log "kept $AGG_TMP"; else rm -rf "$AGG_TMP"; fi'
 }
@@ -81,6 +81,7 @@ agg_make_tmp() {
 # agg_port_open PORT [HOST]: true when HOST (default 127.0.0.1) accepts a TCP connection on
 # PORT now (bash's /dev/tcp, at most 2 s).
 agg_port_open() {
+    # shellcheck disable=SC2016  # expanded by that bash
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${2:-127.0.0.1}" "$1" 2>/dev/null
 }
 
@@ -130,7 +131,7 @@ agg_start() {
     local name=$1 secs=$2 ready=$3
     shift 3
     [[ ${1:-} == -- ]] && shift
-    agg_make_tmp
+    agg_make_tmp "${AGG_SCRIPT:-agg}"
     local log="$AGG_TMP/$name.log" pid end=$((SECONDS + secs))
     [[ -z ${AGG_PID[$name]:-} ]] || agg_die "agg_start $name: already running"
     [[ -n ${AGG_LOG[$name]:-} ]] || agg_on_exit "agg_stop $name 10"
