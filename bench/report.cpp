@@ -300,9 +300,16 @@ std::string report::results_table() const {
       commas(res(start, {"events_per_s"})) + " events/s = " + fixed(start_ratio, 2) +
           " × SQLite; " + lat(start, {"p99"}),
       "≥ 0.60 × SQLite: " + verdict(start_ratio, 0.6), check(start), cpu(start));
-  row("Batches of 1000, 4 conn: middle, up to " + commas(sub(target, window)) + " stored",
-      commas(res(middle, {"events_per_s"})) + " events/s; " + lat(middle, {"p99"}), "—",
-      check(middle), cpu(middle));
+  const opt middle_events = res(middle, {"events"});
+  if (middle_events && *middle_events == 0)
+    row("Batches of 1000, 4 conn: middle, up to " + commas(sub(target, window)) + " stored",
+        "nothing to send: the runs above stored " +
+            commas(res(middle, {"stats_before", "unique_processed"})),
+        "—", "", "—");
+  else
+    row("Batches of 1000, 4 conn: middle, up to " + commas(sub(target, window)) + " stored",
+        commas(res(middle, {"events_per_s"})) + " events/s; " + lat(middle, {"p99"}), "—",
+        check(middle), cpu(middle));
   row("Batches of 1000, 4 conn: last " + commas(window) + " stored (up to " + commas(stored(b)) +
           ")",
       commas(res(end, {"events_per_s"})) + " events/s = " + fixed(end_ratio, 2) + " × start; " +
