@@ -417,15 +417,11 @@ std::string profile_tables(const json::object& p) {
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty() || line[0] == '#' || line.find('%') == std::string::npos) continue;
+      // Fields are separated by '|' (perf adds empty columns after the symbol).
       std::vector<std::string> f;
-      std::size_t from = 0;
-      for (std::size_t i = 0; i + 1 < fields; ++i) {
-        const auto bar = line.find('|', from);
-        if (bar == std::string::npos) break;
-        f.push_back(line.substr(from, bar - from));
-        from = bar + 1;
-      }
-      f.push_back(line.substr(from));  // the symbol may hold '|' itself
+      std::istringstream cells(line);
+      for (std::string cell; f.size() < fields && std::getline(cells, cell, '|');)
+        f.push_back(cell);
       if (f.size() != fields) continue;
       for (auto& s : f) {
         s.erase(0, s.find_first_not_of(" \t"));
@@ -488,7 +484,9 @@ count as their caller.
 
 ### The two ratio targets, and what would close them
 
-Both are budgets of CPU on 2 cores shared by the server and the load generator.
+Both are budgets of CPU on 2 cores shared by the server and the load generator. This
+analysis was written from the full run of b2c0135 (2026-11-24, load average 0.9 at the
+start); the figures it quotes are from that run, the tables around it from this one.
 
 - **Batched ≥ 0.6 × raw SQLite.** The raw ceiling appends pre-built rows with one
   prepared statement: about 1.3 µs of one core per row. The service spends about
