@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers shared by scripts/stress and scripts/bench (sourced, not run): the build of the
-# benchmark tools and RESULT-line parsing.
+# benchmark tools.
 
 # Logging and package installation are shared with scripts/ (scripts/lib.sh).
 # shellcheck source=scripts/lib.sh
@@ -30,12 +30,4 @@ agg_build() {
     fi
     agg_log "building $* in $dir (-j$jobs)"
     cmake --build "$dir" -j "$jobs" --target "$@" >&2 || agg_die "build failed"
-}
-
-# agg_result_get LINE KEY: the value of KEY in a `RESULT k=v ...` line ("" if absent).
-agg_result_get() {
-    local line=" $1 " key=$2
-    [[ $line == *" $key="* ]] || { echo ""; return; }
-    line=${line#* "$key"=}
-    echo "${line%% *}"
 }

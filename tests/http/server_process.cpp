@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -72,15 +73,39 @@ temp_dir::~temp_dir() {
 
 server_process::server_process(server_config config) : config_(std::move(config)) {
   if (config_.binary.empty()) config_.binary = AGG_BINARY;
+  if (char const* l = std::getenv("AGG_TEST_LAUNCHER"); config_.launcher.empty() && l != nullptr)
+    config_.launcher = l;
   start();
 }
 
 server_process::~server_process() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
+    deliver(SIGKILL);
     reap(std::chrono::seconds(10));
   }
   join_reader();
+}
+
+void server_process::deliver(int sig) {
+  if (pid_ <= 0) return;
+  if (config_.launcher.empty()) {
+    ::kill(pid_, sig);
+    return;
+  }
+  // `<launcher> signal <instance> <sig>`, waited for: when it returns, the signal is sent.
+  std::string const number = std::to_string(sig);
+  char const* argv[] = {config_.launcher.c_str(), "signal", instance_.c_str(), number.c_str(),
+                        nullptr};
+  pid_t const child = ::fork();
+  if (child == 0) {
+    ::execv(argv[0], const_cast<char* const*>(argv));
+    _exit(127);
+  }
+  if (child > 0) {
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 void server_process::start() {
@@ -96,8 +121,15 @@ void server_process::start() {
 
   // Everything the child needs is built before fork(): after it only async-signal-safe
   // calls are allowed (other threads of this process may hold malloc's lock).
-  std::vector<std::string> args{config_.binary, "--host",          host_, "--port", "0",
-                                "--db",         db_path().string()};
+  bool const contained = !config_.launcher.empty();
+  std::vector<std::string> args{config_.binary};
+  if (contained) {
+    // A new name for every start, unique across the processes of a test run.
+    static std::atomic<unsigned> instances{0};
+    instance_ = "agg-test-" + std::to_string(::getpid()) + "-" + std::to_string(++instances);
+    args = {config_.launcher, "run", instance_, dir().string()};
+  }
+  args.insert(args.end(), {"--host", host_, "--port", "0", "--db", db_path().string()});
   args.insert(args.end(), config_.args.begin(), config_.args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -105,7 +137,8 @@ void server_process::start() {
 
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "AGG_", 4) == 0) continue;
+    bool const for_launcher = contained && std::strncmp(*e, "AGG_TEST_", 9) == 0;
+    if (std::strncmp(*e, "AGG_", 4) == 0 && !for_launcher) continue;
     env_strings.emplace_back(*e);
   }
   for (auto const& [k, v] : config_.env) env_strings.push_back(k + "=" + v);
@@ -174,7 +207,7 @@ void server_process::start() {
     throw std::runtime_error(
         "aggregator did not report `listening host=" + host_ + " port=<p>` (" +
         (found ? "wrong host " + seen_host : std::string(ok ? "stderr closed" : "timeout")) + ", " +
-        status.describe() + "); command: " + config_.binary + "; stderr:\n" + tail(captured, 4000));
+        status.describe() + "); command: " + args.front() + "; stderr:\n" + tail(captured, 4000));
   }
   port_ = static_cast<std::uint16_t>(std::stoul(seen_port));
 }
@@ -210,8 +243,19 @@ process_exit server_process::reap(std::chrono::milliseconds timeout) {
     if (r < 0 && errno != EINTR) throw_errno("waitpid");
     if (std::chrono::steady_clock::now() >= deadline && !result.timed_out) {
       result.timed_out = true;
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
+      deliver(SIGKILL);
+      if (config_.launcher.empty()) {
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      // A launcher gets 10 s to end after its service was killed; then it is killed too.
+      bool ended = false;
+      for (int i = 0; i < 2000 && !(ended = ::waitpid(pid_, &status, WNOHANG) == pid_); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (!ended) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -230,7 +274,7 @@ process_exit server_process::reap(std::chrono::milliseconds timeout) {
 }
 
 void server_process::send_signal(int sig) {
-  if (pid_ > 0) ::kill(pid_, sig);
+  deliver(sig);
 }
 
 process_exit server_process::wait(std::chrono::milliseconds timeout) {
@@ -239,13 +283,13 @@ process_exit server_process::wait(std::chrono::milliseconds timeout) {
 
 process_exit server_process::terminate() {
   if (pid_ <= 0) return last_exit_;
-  ::kill(pid_, SIGTERM);
+  deliver(SIGTERM);
   return reap(config_.stop_timeout);
 }
 
 process_exit server_process::kill9() {
   if (pid_ <= 0) return last_exit_;
-  ::kill(pid_, SIGKILL);
+  deliver(SIGKILL);
   return reap(std::chrono::seconds(10));
 }
 

@@ -10,6 +10,18 @@
 // database. The destructor never leaves a child behind (SIGKILL + wait), and the child
 // is also killed by the kernel if the test process dies (PR_SET_PDEATHSIG).
 //
+// Container mode: when AGG_TEST_LAUNCHER names an executable (scripts/test-docker sets it to
+// tests/http/docker_launcher.sh), the service runs through it instead of AGG_BINARY:
+//   <launcher> run <instance> <dir> --host 127.0.0.1 --port 0 --db <dir>/events.db <flags>
+// must run the service in the foreground with that folder at the same path, print its
+// standard error, keep the AGG_* variables it is given (inherited AGG_TEST_* ones are
+// passed on too, for the launcher itself) and end the way the service ended (exit code, or
+// killed by the same signal);
+//   <launcher> signal <instance> <signal number>
+// delivers a signal to that service (SIGKILL included, which no wrapper could forward).
+// Every start() is a new instance name. The tests then drive the service in the container
+// exactly as the local binary: restarts, SIGTERM and kill -9 included.
+//
 // Thread use: start/stop/restart from one thread (the one that constructed the object:
 // PR_SET_PDEATHSIG is tied to the forking thread). The log accessors are thread-safe.
 
@@ -69,6 +81,8 @@ struct server_config {
   std::chrono::milliseconds stop_timeout{30000};
   // Path of the binary; defaults to AGG_BINARY from the build.
   std::string binary{};
+  // The launcher of container mode (see above); defaults to $AGG_TEST_LAUNCHER, empty = none.
+  std::string launcher{};
 };
 
 class server_process {
@@ -115,6 +129,8 @@ class server_process {
 
  private:
   void reader_loop(int fd);
+  // Sends `sig` to the service: kill(2), or through the launcher in container mode.
+  void deliver(int sig);
   void join_reader();
   process_exit reap(std::chrono::milliseconds timeout);
 
@@ -123,6 +139,7 @@ class server_process {
   std::string host_ = "127.0.0.1";
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+  std::string instance_;  // container mode: the current run's instance name
   process_exit last_exit_;
 
   mutable std::mutex mu_;

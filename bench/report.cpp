@@ -1,0 +1,636 @@
+// bench-report: renders BENCHMARKS.md from the results scripts/bench collected.
+//
+// scripts/bench only orchestrates: every tool it runs prints its result as JSON (agg-load,
+// bench-sqlite-append, wrk through bench/wrk-report.lua), and the script appends each one,
+// wrapped as {"label": ..., "result": {...}}, to a JSON-lines file together with the facts
+// only the script knows (process start and stop times, exit codes, the machine). This
+// program does all the arithmetic (ratios, targets, per-event figures) and the Markdown.
+// It is C++ with Boost.JSON rather than a script so that the benchmark needs nothing the
+// build does not already install.
+//
+// Labels: "env", "env-end", "sqlite", "nginx-single", "nginx-batch", "wrk-nginx", and per
+// build of the service ("current", and "baseline" with BENCH_BASELINE) "<build>/<step>"
+// for seed-single, seed-batch, single, wrk-single, fill-start, fill-middle, fill-end,
+// after-restart (agg-load or wrk results), "<build>/server-fresh" and
+// "<build>/server-restart" (spawn_unix_ns, ready_unix_ns, stop_ns, exit), "<build>/db"
+// (bytes); "command" lines (step, cmd) and "perf" lines (step, samples, command, self,
+// children: files of `perf report -t '|'` output) or one "perf-note" (note).
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <initializer_list>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* usage_text =
+    R"(bench-report: render BENCHMARKS.md from scripts/bench's results
+
+usage: bench-report --results FILE [--output FILE]
+
+  --results FILE   JSON lines written by scripts/bench (see bench/report.cpp)
+  --output FILE    write the whole report there (default: only print the tables)
+
+Prints the result tables on stdout in any case. Exit status 0, or 2 on bad usage or an
+unreadable results file.
+)";
+
+// ---------------------------------------------------------------------------------------
+// The collected results, by label.
+class results {
+ public:
+  explicit results(std::istream& in) {
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      boost::system::error_code ec;
+      json::value v = json::parse(line, ec);
+      if (ec || !v.is_object() || !v.as_object().contains("label")) {
+        std::cerr << "bench-report: line " << n << " is not a labelled JSON object, skipped\n";
+        continue;
+      }
+      auto& o = v.as_object();
+      const std::string label(o.at("label").as_string());
+      if (label == "command")
+        commands_.push_back(o);
+      else if (label == "perf")
+        perf_.push_back(o);
+      else
+        by_label_[label] = o;
+    }
+  }
+
+  // The value at `path` under `label` (nullptr when any part is missing).
+  const json::value* find(const std::string& label,
+                          std::initializer_list<std::string_view> path) const {
+    const auto it = by_label_.find(label);
+    if (it == by_label_.end()) return nullptr;
+    const json::object* o = &it->second;
+    const json::value* v = nullptr;
+    for (const auto key : path) {
+      if (o == nullptr) return nullptr;
+      v = o->if_contains(key);
+      if (v == nullptr) return nullptr;
+      o = v->if_object();
+    }
+    return v;
+  }
+  std::optional<double> num(const std::string& label,
+                            std::initializer_list<std::string_view> path) const {
+    const auto* v = find(label, path);
+    if (v == nullptr || !v->is_number()) return std::nullopt;
+    return v->to_number<double>();
+  }
+  std::string str(const std::string& label, std::initializer_list<std::string_view> path) const {
+    const auto* v = find(label, path);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  }
+  bool has(const std::string& label) const { return by_label_.count(label) != 0; }
+
+  const std::vector<json::object>& commands() const { return commands_; }
+  const std::vector<json::object>& perf() const { return perf_; }
+
+ private:
+  std::map<std::string, json::object> by_label_;
+  std::vector<json::object> commands_, perf_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Number formatting. A missing value prints as "n/a".
+using opt = std::optional<double>;
+
+std::string fixed(opt v, int decimals) {
+  if (!v) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+  return buf;
+}
+
+// 1234567.8 -> "1,234,568".
+std::string commas(opt v) {
+  if (!v) return "n/a";
+  const std::string digits = fixed(std::abs(std::round(*v)), 0);
+  std::string out = *v <= -0.5 ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+opt div(opt a, opt b) {
+  if (!a || !b || *b == 0) return std::nullopt;
+  return *a / *b;
+}
+opt sub(opt a, opt b) {
+  if (!a || !b) return std::nullopt;
+  return *a - *b;
+}
+opt mul(opt a, double k) {
+  return a ? opt(*a * k) : std::nullopt;
+}
+
+// "met" / "**MISSED**" for value >= bound (or <= with at_most); "n/a" without a value.
+std::string verdict(opt value, double bound, bool at_most = false) {
+  if (!value) return "n/a";
+  return (at_most ? *value <= bound : *value >= bound) ? "met" : "**MISSED**";
+}
+
+std::string mb(opt kb) {
+  return fixed(mul(kb, 1.0 / 1024), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The report.
+class report {
+ public:
+  explicit report(const results& r) : r_(r) {}
+
+  std::string results_table() const;
+  std::string before_after_table() const;
+  std::string profile_section() const;
+  std::string document() const;
+
+ private:
+  std::string run(const std::string& build, const std::string& step) const {
+    return build + "/" + step;
+  }
+  opt res(const std::string& label, std::initializer_list<std::string_view> path) const {
+    // The tool's own JSON sits under "result".
+    const json::value* v = r_.find(label, {"result"});
+    if (v == nullptr) return std::nullopt;
+    for (const auto key : path) {
+      const auto* o = v->if_object();
+      if (o == nullptr || (v = o->if_contains(key)) == nullptr) return std::nullopt;
+    }
+    return v->is_number() ? opt(v->to_number<double>()) : std::nullopt;
+  }
+  std::string check(const std::string& label) const {
+    const auto* v = r_.find(label, {"result", "check", "result"});
+    if (v == nullptr || !v->is_string()) return r_.has(label) ? "counts not checked" : "not run";
+    return v->as_string() == "ok" ? "counts exact" : "counts **WRONG**";
+  }
+  std::string cpu(const std::string& label) const {
+    const opt srv = res(label, {"server", "cpu_us_per_event"});
+    const opt gen = res(label, {"generator_cpu_us_per_event"});
+    if (!srv && !gen) return "—";
+    return fixed(srv, 1) + " / " + fixed(gen, 1);
+  }
+  // Seconds between two wall-clock times in ns.
+  opt seconds(opt from_ns, opt to_ns) const { return mul(sub(to_ns, from_ns), 1e-9); }
+  // Wall-clock seconds of the whole fill: from the start of its first window to the end of
+  // its last.
+  opt fill_seconds(const std::string& b) const {
+    const opt end = res(run(b, "fill-end"), {"start_unix_ns"});
+    const opt end_len = res(run(b, "fill-end"), {"elapsed_s"});
+    return seconds(res(run(b, "fill-start"), {"start_unix_ns"}),
+                   end && end_len ? opt(*end + *end_len * 1e9) : std::nullopt);
+  }
+  opt fill_events(const std::string& b) const {
+    double sum = 0;
+    for (const char* step : {"fill-start", "fill-middle", "fill-end"})
+      sum += res(run(b, step), {"events"}).value_or(0);
+    return sum;
+  }
+  opt stored(const std::string& b) const {
+    return res(run(b, "fill-end"), {"check", "after", "unique_processed"});
+  }
+  opt restart_s(const std::string& b) const {
+    return seconds(r_.num(run(b, "server-restart"), {"spawn_unix_ns"}),
+                   res(run(b, "after-restart"), {"first_ok_unix_ns"}));
+  }
+  opt peak_kb(const std::string& b) const {
+    const opt a = res(run(b, "fill-end"), {"server", "hwm_kb_after"});
+    const opt c = res(run(b, "after-restart"), {"server", "hwm_kb_after"});
+    if (!a || !c) return a ? a : c;
+    return std::max(*a, *c);
+  }
+  opt seed_batch_ms(const std::string& b) const {
+    return mul(res(run(b, "seed-batch"), {"elapsed_s"}), 1000);
+  }
+
+  const results& r_;
+};
+
+std::string report::results_table() const {
+  const std::string b = "current";
+  const opt duration = r_.num("env", {"duration_s"});
+  const std::string dur = fixed(duration, 0);
+  const opt sqlite_eps = res("sqlite", {"events_per_s"});
+  const opt nginx_rps = res("nginx-single", {"requests_per_s"});
+  const opt wrk_nginx_rps = res("wrk-nginx", {"requests_per_s"});
+  const opt window = r_.num("env", {"window_stored"});
+  const opt target = r_.num("env", {"store_target"});
+  const std::string single = run(b, "single"), start = run(b, "fill-start"),
+                    middle = run(b, "fill-middle"), end = run(b, "fill-end"),
+                    restart = run(b, "after-restart");
+  const opt single_ratio = div(res(single, {"requests_per_s"}), nginx_rps);
+  const opt start_ratio = div(res(start, {"events_per_s"}), sqlite_eps);
+  const opt end_ratio = div(res(end, {"events_per_s"}), res(start, {"events_per_s"}));
+  const auto lat = [&](const std::string& l, std::initializer_list<const char*> ps) {
+    std::string out;
+    for (const char* p : ps)
+      out += std::string(out.empty() ? "" : ", ") + p + " " + fixed(res(l, {"latency_ms", p}), 2) +
+             " ms";
+    return out;
+  };
+
+  std::ostringstream t;
+  t << "| Workload | Result | Target | Notes | CPU µs/event: server / generator "
+       "|\n|---|---|---|---|---|\n";
+  const auto row = [&](const std::string& w, const std::string& result, const std::string& tgt,
+                       const std::string& notes, const std::string& cpu_col) {
+    t << "| " << w << " | " << result << " | " << tgt << " | " << notes << " | " << cpu_col
+      << " |\n";
+  };
+  row("Storage ceiling: bench-sqlite-append, " + commas(res("sqlite", {"events"})) + " rows, txn " +
+          fixed(res("sqlite", {"txn"}), 0) + ", WAL, synchronous=NORMAL",
+      commas(sqlite_eps) + " rows/s", "—", "baseline", "—");
+  row("nginx static 200: agg-load single events, 64 conn, " + dur + " s",
+      commas(nginx_rps) + " req/s, " + lat("nginx-single", {"p50", "p99"}), "—",
+      "baseline (= generator ceiling, single)", cpu("nginx-single"));
+  row("Generator ceiling, batched: agg-load → nginx, batch 1000, 4 conn",
+      commas(res("nginx-batch", {"events_per_s"})) + " events/s", "—", "baseline",
+      cpu("nginx-batch"));
+  if (r_.has("wrk-nginx"))
+    row("wrk → nginx, 1 thread, 64 conn, " + dur + " s (cross-check of agg-load)",
+        commas(wrk_nginx_rps) + " req/s, " + lat("wrk-nginx", {"p50", "p99"}), "—", "baseline",
+        "—");
+  row("Seed: 5,000 single-event POSTs, 16 conn",
+      fixed(mul(res(run(b, "seed-single"), {"elapsed_s"}), 1000), 1) + " ms, " +
+          commas(res(run(b, "seed-single"), {"events_per_s"})) + " events/s, " +
+          lat(run(b, "seed-single"), {"p99"}),
+      "—", check(run(b, "seed-single")), cpu(run(b, "seed-single")));
+  row("Seed: 5,000 events in batches of 500, 16 conn",
+      fixed(seed_batch_ms(b), 1) + " ms, " + commas(res(run(b, "seed-batch"), {"events_per_s"})) +
+          " events/s",
+      "≤ 50 ms: " + verdict(seed_batch_ms(b), 50, true), check(run(b, "seed-batch")),
+      cpu(run(b, "seed-batch")));
+  row("Single-event POSTs, 64 keep-alive conn, " + dur + " s",
+      commas(res(single, {"requests_per_s"})) + " events/s = " + fixed(single_ratio, 2) +
+          " × nginx; " + lat(single, {"p50", "p90", "p99"}),
+      "≥ 0.70 × nginx: " + verdict(single_ratio, 0.7) +
+          "; p99 ≤ 5 ms: " + verdict(res(single, {"latency_ms", "p99"}), 5, true),
+      check(single), cpu(single));
+  if (r_.has(run(b, "wrk-single")))
+    row("wrk → aggregator: single-event POSTs (20% duplicates), 1 thread, 64 conn, " + dur + " s",
+        commas(res(run(b, "wrk-single"), {"requests_per_s"})) + " events/s = " +
+            fixed(div(res(run(b, "wrk-single"), {"requests_per_s"}), wrk_nginx_rps), 2) +
+            " × wrk → nginx; " + lat(run(b, "wrk-single"), {"p50", "p90", "p99"}),
+        "—",
+        "a generator we did not write; " + commas(res(run(b, "wrk-single"), {"non_2xx"})) +
+            " non-200",
+        "—");
+  row("Batches of 1000, 4 conn: first " + commas(window) + " stored (on the " +
+          commas(res(start, {"check", "before", "unique_processed"})) + " of the runs above)",
+      commas(res(start, {"events_per_s"})) + " events/s = " + fixed(start_ratio, 2) +
+          " × SQLite; " + lat(start, {"p99"}),
+      "≥ 0.60 × SQLite: " + verdict(start_ratio, 0.6), check(start), cpu(start));
+  const opt middle_events = res(middle, {"events"});
+  if (middle_events && *middle_events == 0)
+    row("Batches of 1000, 4 conn: middle, up to " + commas(sub(target, window)) + " stored",
+        "nothing to send: the runs above stored " +
+            commas(res(middle, {"stats_before", "unique_processed"})),
+        "—", "", "—");
+  else
+    row("Batches of 1000, 4 conn: middle, up to " + commas(sub(target, window)) + " stored",
+        commas(res(middle, {"events_per_s"})) + " events/s; " + lat(middle, {"p99"}), "—",
+        check(middle), cpu(middle));
+  row("Batches of 1000, 4 conn: last " + commas(window) + " stored (up to " + commas(stored(b)) +
+          ")",
+      commas(res(end, {"events_per_s"})) + " events/s = " + fixed(end_ratio, 2) + " × start; " +
+          lat(end, {"p99"}),
+      "≥ 0.80 × start: " + verdict(end_ratio, 0.8), check(end), cpu(end));
+  row("Whole fill: " + commas(fill_events(b)) + " events sent, " + commas(stored(b)) +
+          " stored in the end",
+      fixed(fill_seconds(b), 1) + " s, " + commas(div(fill_events(b), fill_seconds(b))) +
+          " events/s",
+      "—", "", "—");
+  const auto exit_of = [&](const std::string& l) {
+    const opt e = r_.num(l, {"exit"});
+    return e ? fixed(e, 0) : std::string("?");
+  };
+  const opt stop_fill_s = seconds(r_.num(run(b, "server-fresh"), {"stop_begin_unix_ns"}),
+                                  r_.num(run(b, "server-fresh"), {"stop_end_unix_ns"}));
+  row("SIGTERM after the fill / after the restart",
+      "exit " + exit_of(run(b, "server-fresh")) + " in " + fixed(stop_fill_s, 3) + " s / exit " +
+          exit_of(run(b, "server-restart")),
+      "exit 0", "", "—");
+  const opt listen_s = seconds(r_.num(run(b, "server-restart"), {"spawn_unix_ns"}),
+                               r_.num(run(b, "server-restart"), {"ready_unix_ns"}));
+  row("Restart with " + commas(stored(b)) + " stored: process start → first publish answered",
+      fixed(restart_s(b), 3) + " s (listening after " + fixed(listen_s, 3) + " s)",
+      "≤ 3 s: " + verdict(restart_s(b), 3, true), check(restart) + " (5,000 more after restart)",
+      cpu(restart));
+  const opt rss_empty = res(run(b, "seed-single"), {"server", "rss_kb_before"});
+  const opt rss_restarted = res(restart, {"server", "rss_kb_after"});
+  row("Peak RSS (VmHWM): during the fill / restarted",
+      mb(res(end, {"server", "hwm_kb_after"})) + " MB / " +
+          mb(res(restart, {"server", "hwm_kb_after"})) + " MB",
+      "≤ 512 MB: " + verdict(mul(peak_kb(b), 1.0 / 1024), 512, true), "", "—");
+  row("Memory per stored event: (RSS restarted − RSS empty) / stored",
+      commas(div(mul(sub(rss_restarted, rss_empty), 1024), stored(b))) + " bytes (RSS empty " +
+          mb(rss_empty) + " MB, restarted " + mb(rss_restarted) + " MB)",
+      "—", "", "—");
+  const opt db = r_.num(run(b, "db"), {"bytes"});
+  row("Database on disk (incl. WAL) per stored event",
+      commas(div(db, stored(b))) + " bytes (" + commas(mul(db, 1e-6)) + " MB)", "—", "", "—");
+  return t.str();
+}
+
+std::string report::before_after_table() const {
+  if (!r_.has("baseline/single")) return {};
+  const std::string before = r_.str("env", {"baseline"}), after = r_.str("env", {"commit"});
+  std::ostringstream t;
+  t << "| Workload | before: " << before << " | after: " << after
+    << " | after / before |\n|---|---:|---:|---:|\n";
+  const auto row = [&](const std::string& what, opt a, opt b, int decimals,
+                       const std::string& unit) {
+    t << "| " << what << " | " << (decimals ? fixed(a, decimals) : commas(a)) << unit << " | "
+      << (decimals ? fixed(b, decimals) : commas(b)) << unit << " | " << fixed(div(b, a), 2)
+      << " |\n";
+  };
+  const auto both = [&](const std::string& what, const std::string& step,
+                        std::initializer_list<std::string_view> path, int decimals,
+                        const std::string& unit) {
+    row(what, res(run("baseline", step), path), res(run("current", step), path), decimals, unit);
+  };
+  both("Seed, single events: events/s", "seed-single", {"events_per_s"}, 0, "");
+  row("Seed, batches of 500: ms (lower is better)", seed_batch_ms("baseline"),
+      seed_batch_ms("current"), 1, "");
+  both("Single-event POSTs, agg-load: events/s", "single", {"requests_per_s"}, 0, "");
+  both("Single-event POSTs, agg-load: p50 ms", "single", {"latency_ms", "p50"}, 2, "");
+  both("Single-event POSTs, agg-load: p99 ms", "single", {"latency_ms", "p99"}, 2, "");
+  both("Single-event POSTs, agg-load: server CPU µs/event", "single",
+       {"server", "cpu_us_per_event"}, 1, "");
+  both("Single-event POSTs, wrk: events/s", "wrk-single", {"requests_per_s"}, 0, "");
+  both("Single-event POSTs, wrk: p99 ms", "wrk-single", {"latency_ms", "p99"}, 2, "");
+  both("Batches of 1000, first window: events/s", "fill-start", {"events_per_s"}, 0, "");
+  both("Batches of 1000, first window: server CPU µs/event", "fill-start",
+       {"server", "cpu_us_per_event"}, 2, "");
+  both("Batches of 1000, middle: events/s", "fill-middle", {"events_per_s"}, 0, "");
+  both("Batches of 1000, last window: events/s", "fill-end", {"events_per_s"}, 0, "");
+  row("Restart: process start → first publish answered, s", restart_s("baseline"),
+      restart_s("current"), 3, "");
+  row("Peak RSS, MB", mul(peak_kb("baseline"), 1.0 / 1024), mul(peak_kb("current"), 1.0 / 1024), 0,
+      "");
+  return t.str();
+}
+
+// One recorded profile: the self view and the callee view from the `perf report -t '|'`
+// outputs the script saved.
+std::string profile_tables(const json::object& p) {
+  std::ostringstream o;
+  const auto samples = p.contains("samples") && p.at("samples").is_number()
+                           ? p.at("samples").to_number<double>()
+                           : 0;
+  const auto text = [&](const char* k) {
+    return p.contains(k) ? std::string(p.at(k).as_string()) : std::string();
+  };
+  if (samples == 0) {
+    o << "perf recorded no samples of the server during this run (" << text("log") << ").\n";
+    return o.str();
+  }
+  o << commas(samples) << " samples of the server process (all its threads): `" << text("command")
+    << "`"
+    << (p.contains("cut") && p.at("cut").as_bool() ? ", ended (SIGTERM) when agg-load finished"
+                                                   : "")
+    << ".\n\n";
+  // Rows of `perf report -t '|'`: "share|symbol" (self view) or "children|self|symbol".
+  const auto rows = [&](const std::string& file, std::size_t fields) {
+    std::vector<std::vector<std::string>> out;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#' || line.find('%') == std::string::npos) continue;
+      // Fields are separated by '|' (perf adds empty columns after the symbol).
+      std::vector<std::string> f;
+      std::istringstream cells(line);
+      for (std::string cell; f.size() < fields && std::getline(cells, cell, '|');)
+        f.push_back(cell);
+      if (f.size() != fields) continue;
+      for (auto& s : f) {
+        s.erase(0, s.find_first_not_of(" \t"));
+        s.erase(s.find_last_not_of(" \t") + 1);
+      }
+      out.push_back(std::move(f));
+    }
+    return out;
+  };
+  const auto md_sym = [](std::string s) {
+    if (s.size() > 90) s = s.substr(0, 89) + "…";
+    std::string out = "`";
+    for (const char c : s)
+      out += c == '`' ? std::string("'") : c == '|' ? std::string("\\|") : std::string(1, c);
+    return out + "`";
+  };
+  o << "Self time (`perf report --no-children --sort symbol -g none --percent-limit 1`, top "
+       "15):\n\n"
+    << "| Share | Symbol |\n|---:|---|\n";
+  std::size_t n = 0;
+  for (const auto& f : rows(text("self"), 2))
+    if (n++ < 15) o << "| " << f[0] << " | " << md_sym(f[1]) << " |\n";
+  // The project's own functions, sqlite3_step, the Boost.JSON parser, the kernel's TCP
+  // send and receive, SQLite's file writes and syncs.
+  static const std::regex own(
+      R"(^\[\.\] (agg::|sqlite3_step$|boost::json::|(__libc_)?(pwrite|pwrite64|write|fdatasync|fsync)$)|^\[k\] (tcp_sendmsg|tcp_recvmsg)$)");
+  o << "\nIncluding callees (`perf report --children --sort symbol -g none`, the project's\n"
+       "functions, `sqlite3_step`, Boost.JSON, the kernel's `tcp_sendmsg`/`tcp_recvmsg`\n"
+       "and SQLite's file writes and syncs, top 15):\n\n"
+    << "| With callees | Self | Symbol |\n|---:|---:|---|\n";
+  n = 0;
+  for (const auto& f : rows(text("children"), 3))
+    if (std::regex_search(f[2], own) && n++ < 15)
+      o << "| " << f[0] << " | " << f[1] << " | " << md_sym(f[2]) << " |\n";
+  if (n == 0) o << "| — | — | none of these symbols in the samples |\n";
+  return o.str();
+}
+
+constexpr const char* where_the_time_goes =
+    R"(The single-event path pays, for every request, one HTTP read and parse on an I/O
+thread, a hand-off of the parsed request to the consumer's write strand, a small
+SQLite transaction whose commit is shared by the requests that arrived meanwhile
+(group commit), and a hand-off of the answer back to the session, which writes the
+response. Per event that is mostly system calls, wake-ups and the fixed cost of a
+commit, not parsing. The batched path amortises all of that over 1000 events: it is
+bounded by the one writer strand doing the SQLite inserts (and the dedup lookups)
+while the HTTP threads parse the JSON bodies on the same 2 cores, which the load
+generator shares too.
+
+The profiles are recorded during the measured runs above (perf's cost, ~1000
+samples/s per busy CPU, is inside those numbers; `scripts/bench --no-profile` skips
+it). The event is the software `cpu-clock` where hardware counters are not
+available: in a virtual machine its samples that arrive while interrupts are
+disabled are counted at the point where they are enabled again, so kernel entries
+such as `finish_task_switch` or `_raw_spin_unlock_irqrestore` stand for scheduling
+and wake-up work in general. The Release build has no frame pointers, so call
+chains through user code are often cut short: the "with callees" shares of the
+project's functions are lower bounds, the self shares are exact; inlined functions
+count as their caller.
+
+### The two ratio targets, and what would close them
+
+Both are budgets of CPU on 2 cores shared by the server and the load generator. This
+analysis was written from the full run of b2c0135 (2026-11-24, load average 0.9 at the
+start); the figures it quotes are from that run, the tables around it from this one.
+
+- **Batched ≥ 0.6 × raw SQLite.** The raw ceiling appends pre-built rows with one
+  prepared statement: about 1.3 µs of one core per row. The service spends about
+  7 µs of CPU per event in total ("CPU µs/event" above): HTTP receive and JSON parsing
+  with validation and payload re-serialisation on the I/O threads (`hash_json_value`,
+  `append_json_string`, `malloc` above), the dedup index, the insert into the events
+  table and its per-topic index plus the reads that confirm each duplicate on the
+  writer strand, and a 1000-entry response. At 7 µs per event, 2 cores give at most
+  about 280k events/s whatever the storage does; 0.6 × ~750k needs about 4 µs. What
+  would close it: a SAX parse (Boost.JSON `basic_parser`) that validates and copies the
+  fields straight into the request's buffer without building a DOM (the parse-side
+  third of the profile), and multi-row INSERT statements on the writer. The design
+  keeps its rate as the store grows (the "last 500,000" row), which the random-key
+  `UNIQUE` index it replaced could not.
+- **Single events ≥ 0.7 × nginx.** nginx answers from one event loop per core. Every
+  publish here crosses threads twice (I/O thread → write strand → I/O thread) and shares
+  a small SQLite commit; the profile shows the scheduler (`finish_task_switch`, the
+  `_raw_spin_unlock` entries) and `tcp_sendmsg` at the top, and about 20 µs of server
+  CPU per request against nginx's 7. What would close it: fewer wake-ups per request
+  (completions already go back in one post per commit; an idle writer could take a
+  request without a thread switch), and a commit that writes fewer pages (the topic
+  counts and the counters row are rewritten by every commit).
+)";
+
+std::string report::profile_section() const {
+  std::ostringstream o;
+  o << "## Where the time goes\n\n" << where_the_time_goes << "\n";
+  if (const auto note = r_.str("perf-note", {"note"}); !note.empty()) {
+    o << note << "\n";
+    return o.str();
+  }
+  const auto window = commas(r_.num("env", {"window_stored"}));
+  for (const auto& p : r_.perf()) {
+    const std::string step(p.at("step").as_string());
+    if (step == "single")
+      o << "### Single-event path: single-event POSTs, 64 connections\n\n";
+    else
+      o << "### Batched path: batches of 1000, 4 connections, first " << window << " stored\n\n";
+    o << profile_tables(p) << "\n";
+  }
+  return o.str();
+}
+
+std::string report::document() const {
+  const auto env = [&](std::string_view k) { return r_.str("env", {k}); };
+  const bool quick = env("mode") == "quick";
+  std::ostringstream d;
+  d << "# Benchmarks\n\nWritten by `scripts/bench" << (quick ? " --quick" : "")
+    << "` — rerun it rather than editing this file.\n\n"
+    << "| | |\n|---|---|\n"
+    << "| Date | " << env("date") << " |\n"
+    << "| Commit | " << env("commit") << " |\n";
+  if (!env("baseline").empty())
+    d << "| Baseline (\"before\") | " << env("baseline")
+      << ", built from a clone in the same run |\n";
+  d << "| CPU | " << env("cpu") << ", " << fixed(r_.num("env", {"cores"}), 0)
+    << " cores (as `nproc` counts them) |\n"
+    << "| Memory | " << fixed(mul(r_.num("env", {"mem_kb"}), 1.0 / 1048576), 0) << " GiB |\n"
+    << "| System | " << env("system") << ", " << env("compiler") << " |\n"
+    << "| Mode | " << env("mode") << ": " << commas(r_.num("env", {"store_target"}))
+    << " stored |\n"
+    << "| Server flags | defaults of CONTRACT.md"
+    << (env("server_flags").empty() ? "" : ", plus `" + env("server_flags") + "`") << " |\n"
+    << "| Load average (1, 5, 15 min) | " << env("loadavg_start") << " at the start, "
+    << r_.str("env-end", {"loadavg"}) << " at the end |\n\n";
+  d << R"(All runs send 20% duplicates (same key, same content), ~200-byte payloads over
+8 topics, and every agg-load run against the aggregator checks the `/stats` deltas
+exactly (`agg-load --check-stats`). "events/s" counts every event acknowledged,
+duplicates included; stored events are 80% of them. The load generator, the server
+and nginx share the same cores, so every number here includes the generator's own
+CPU use; on a shared machine other jobs (e.g. compiles) disturb the numbers too: a
+load average above 0 at the start says other work was running. The last column, CPU
+time per event of the server process (nginx: master and workers) and of agg-load,
+from /proc/<pid>/stat and getrusage, is the number least disturbed by other work.
+Latencies are those agg-load (or wrk, with `--latency`) measured per request.
+
+## Results
+
+)" << results_table()
+    << "\n";
+  if (const auto ba = before_after_table(); !ba.empty()) {
+    d << "## Before and after\n\nThe same service workloads against the Release binary of "
+      << env("baseline")
+      << " (\"before\") and of this commit (\"after\"), one after the other in this run, with the "
+         "same agg-load and "
+         "wrk. Ratios above 1 are better for rates, below 1 for times, latencies, CPU and "
+         "memory.\n\n"
+      << ba << "\n";
+  }
+  d << profile_section()
+    << "\n## Commands\n\nExactly as run (`$TMP` is the script's temporary folder):\n\n```\n";
+  for (const auto& c : r_.commands())
+    d << "# " << c.at("step").as_string().c_str() << "\n"
+      << c.at("cmd").as_string().c_str() << "\n";
+  d << "```\n\n## Reproduce\n\n```\n"
+    << "scripts/bench                           # full: 5,000,000 stored events (takes minutes)\n"
+    << "scripts/bench --quick                   # 500,000 stored events\n"
+    << "BENCH_BASELINE=<git ref> scripts/bench  # also measure that commit, \"before\" and "
+       "\"after\"\n"
+    << "scripts/stress --spawn                  # a quick check against a throw-away server\n"
+    << "```\n";
+  return d.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string results_path, output_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << usage_text;
+      return 0;
+    }
+    if ((arg == "--results" || arg == "--output") && i + 1 < argc) {
+      (arg == "--results" ? results_path : output_path) = argv[++i];
+      continue;
+    }
+    std::cerr << "bench-report: bad argument '" << arg << "'\n" << usage_text;
+    return 2;
+  }
+  if (results_path.empty()) {
+    std::cerr << "bench-report: --results is required\n" << usage_text;
+    return 2;
+  }
+  std::ifstream in(results_path);
+  if (!in) {
+    std::cerr << "bench-report: cannot read " << results_path << "\n";
+    return 2;
+  }
+  const results r(in);
+  const report rep(r);
+  std::cout << rep.results_table();
+  if (const auto ba = rep.before_after_table(); !ba.empty()) std::cout << "\n" << ba;
+  if (!output_path.empty()) {
+    const std::string tmp = output_path + ".tmp";
+    std::ofstream out(tmp);
+    out << rep.document();
+    out.close();
+    if (!out || std::rename(tmp.c_str(), output_path.c_str()) != 0) {
+      std::cerr << "bench-report: cannot write " << output_path << "\n";
+      return 2;
+    }
+    std::cerr << "bench-report: wrote " << output_path << "\n";
+  }
+  return 0;
+}
