@@ -1,9 +1,14 @@
-// /health, keep-alive and pipelining on one socket.
+// /health, keep-alive and pipelining on one socket; HEAD, HTTP/1.0 and
+// `Expect: 100-continue` as they come over the wire.
 #define BOOST_TEST_DYN_LINK
 #include "test_support.hpp"
 
+#include <cstddef>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 using namespace agg::test;
 
@@ -18,6 +23,79 @@ std::string post_request(std::string const& target, std::string const& host,
   return "POST " + target + " HTTP/1.1\r\nHost: " + host +
          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\n\r\n" + body;
+}
+
+// One answer as the server wrote it: the status line verbatim, the fields in order, the body.
+struct wire_answer {
+  std::string status_line;  // "HTTP/1.1 200 OK"
+  http_response response;   // status, headers and body (for check_error / check_publish)
+};
+
+// The value of the answer's field `name`, or "<absent>" (printable in BOOST_TEST).
+std::string field(wire_answer const& a, std::string_view name) {
+  return a.response.header(name).value_or("<absent>");
+}
+
+// Splits `bytes` (everything the server sent on one connection) into answers, strictly:
+// answer i has no body when bodyless[i] (a HEAD answer or a 1xx), else exactly
+// Content-Length bytes, and nothing may follow the last answer. Throws std::runtime_error
+// saying where the bytes do not frame that way.
+std::vector<wire_answer> split_answers(std::string_view bytes, std::vector<bool> const& bodyless) {
+  auto fail = [&](std::size_t i, std::string const& what) {
+    throw std::runtime_error("answer " + std::to_string(i) + ": " + what + "; bytes:\n" +
+                             std::string(bytes.substr(0, 2000)));
+  };
+  std::vector<wire_answer> out;
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < bodyless.size(); ++i) {
+    auto const end = bytes.find("\r\n\r\n", pos);
+    if (end == std::string_view::npos) fail(i, "no complete head");
+    std::string_view head = bytes.substr(pos, end - pos);
+    pos = end + 4;
+    wire_answer a;
+    auto const eol = head.find("\r\n");
+    a.status_line = std::string(head.substr(0, eol));
+    if (a.status_line.size() < 12 || a.status_line.compare(0, 5, "HTTP/") != 0)
+      fail(i, "bad status line '" + a.status_line + "'");
+    a.response.status = static_cast<unsigned>(std::stoul(a.status_line.substr(9, 3)));
+    head = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
+    while (!head.empty()) {
+      auto const line_end = head.find("\r\n");
+      auto const line = head.substr(0, line_end);
+      auto const colon = line.find(':');
+      if (colon == std::string_view::npos) fail(i, "bad field '" + std::string(line) + "'");
+      auto value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      a.response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+      head = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
+    }
+    if (!bodyless[i]) {
+      auto const length = a.response.header("Content-Length");
+      if (!length) fail(i, "no Content-Length");
+      auto const n = static_cast<std::size_t>(std::stoul(*length));
+      if (bytes.size() - pos < n) fail(i, "body shorter than Content-Length");
+      a.response.body = std::string(bytes.substr(pos, n));
+      pos += n;
+    }
+    out.push_back(std::move(a));
+  }
+  if (pos != bytes.size())
+    fail(bodyless.size(), std::to_string(bytes.size() - pos) + " bytes after the last answer");
+  return out;
+}
+
+// Sends `requests` in one write and reads until the server closes the connection (the last
+// request must make it close), then splits what came back (see split_answers).
+std::vector<wire_answer> exchange(server_process const& srv, std::string const& requests,
+                                  std::vector<bool> const& bodyless) {
+  raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+  conn.open();
+  conn.send(requests);
+  std::string bytes;
+  if (auto ec = conn.read_until_close(bytes))
+    throw std::runtime_error("the server did not close the connection: " + ec.message() +
+                             "; read so far:\n" + bytes.substr(0, 2000));
+  return split_answers(bytes, bodyless);
 }
 
 }  // namespace
@@ -137,6 +215,199 @@ BOOST_AUTO_TEST_CASE(chunked_body_over_max_body_is_413) {
   conn.open();
   conn.send(req);
   check_error(conn.receive(), 413, "too_large");
+  auto c = make_client(srv);
+  BOOST_TEST(fetch_all_events(c).empty());
+}
+
+// HEAD is GET without the body: the same status line and fields (Content-Length is the
+// GET body's length), for answers and errors alike, and not one body byte: the next
+// pipelined answer starts right after the head.
+BOOST_AUTO_TEST_CASE(head_is_the_get_answer_without_its_body) {
+  server_process srv;
+  log_on_failure guard(srv);
+  std::string const host = srv.host() + ":" + std::to_string(srv.port());
+  auto c = make_client(srv);
+  check_publish(c.post_json("/publish", array_body({make_event("h", "1"), make_event("h", "2"),
+                                                    make_event("other", "3")})),
+                3, 3, 0,
+                {{"h", "1", "accepted"}, {"h", "2", "accepted"}, {"other", "3", "accepted"}});
+  struct probe {
+    char const* target;
+    char const* status_line;
+  };
+  for (auto const& p : {probe{"/health", "HTTP/1.1 200 OK"}, probe{"/events", "HTTP/1.1 200 OK"},
+                        probe{"/events?topic=h&limit=1", "HTTP/1.1 200 OK"},
+                        probe{"/events?limit=0", "HTTP/1.1 400 Bad Request"},
+                        probe{"/nope", "HTTP/1.1 404 Not Found"},
+                        probe{"/publish", "HTTP/1.1 405 Method Not Allowed"}}) {
+    BOOST_TEST_CONTEXT("HEAD " << p.target) {
+      auto const a =
+          exchange(srv,
+                   "HEAD " + std::string(p.target) + " HTTP/1.1\r\nHost: " + host + "\r\n\r\nGET " +
+                       p.target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n",
+                   {true, false});
+      auto const& head = a[0];
+      auto const& get = a[1];
+      BOOST_TEST(head.status_line == p.status_line);
+      BOOST_TEST(get.status_line == p.status_line);
+      BOOST_TEST(field(head, "Content-Length") == std::to_string(get.response.body.size()));
+      BOOST_TEST(field(head, "Content-Type") == "application/json");
+      // The same fields as the GET's, which adds only Connection: close.
+      header_list get_fields;
+      for (auto const& f : get.response.headers)
+        if (f.first != "Connection") get_fields.push_back(f);
+      BOOST_TEST((head.response.headers == get_fields));
+      BOOST_TEST(field(get, "Connection") == "close");
+      if (get.response.status >= 400u) {
+        char const* code = get.response.status == 400u   ? "bad_query"
+                           : get.response.status == 404u ? "not_found"
+                                                         : "method_not_allowed";
+        check_error(get.response, get.response.status, code);
+      }
+      if (get.response.status == 405u) BOOST_TEST(field(head, "Allow") == "POST");
+    }
+  }
+  // /stats carries a changing uptime, so only the shape is compared.
+  auto const a = exchange(
+      srv, "HEAD /stats HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n", {true});
+  BOOST_TEST(a[0].status_line == "HTTP/1.1 200 OK");
+  BOOST_TEST(field(a[0], "Connection") == "close");
+  auto const length = a[0].response.header("Content-Length");
+  BOOST_TEST_REQUIRE(length.has_value());
+  BOOST_TEST(std::stoul(*length) > 100u, "Content-Length: " << *length);
+}
+
+// An HTTP/1.0 request is answered in HTTP/1.0, and the connection is closed after the
+// answer (with Connection: close) unless the request asked for keep-alive, which the answer
+// then confirms with Connection: keep-alive.
+BOOST_AUTO_TEST_CASE(http10_is_answered_in_http10_and_closed_unless_keep_alive) {
+  server_process srv;
+  log_on_failure guard(srv);
+  std::string const ok_body = R"({"status":"ok"})";
+
+  auto a = exchange(srv, "GET /health HTTP/1.0\r\n\r\n", {false});
+  BOOST_TEST(a[0].status_line == "HTTP/1.0 200 OK");
+  BOOST_TEST(field(a[0], "Connection") == "close");
+  BOOST_TEST(a[0].response.body == ok_body);
+
+  // Keep-alive asked: the connection stays open for the next request, which does not ask.
+  a = exchange(srv,
+               "GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+               "GET /events HTTP/1.0\r\n\r\n",
+               {false, false});
+  BOOST_TEST(a[0].status_line == "HTTP/1.0 200 OK");
+  BOOST_TEST(field(a[0], "Connection") == "keep-alive");
+  BOOST_TEST(a[0].response.body == ok_body);
+  BOOST_TEST(a[1].status_line == "HTTP/1.0 200 OK");
+  BOOST_TEST(field(a[1], "Connection") == "close");
+  BOOST_TEST((a[1].response.json() == parse_json(R"({"count":0,"events":[],"next_after":null})")),
+             a[1].response.body);
+
+  std::string const body = single_body(make_event("ten", "1"));
+  a = exchange(srv,
+               "POST /publish HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body,
+               {false});
+  BOOST_TEST(a[0].status_line == "HTTP/1.0 200 OK");
+  BOOST_TEST(field(a[0], "Connection") == "close");
+  check_publish(a[0].response, 1, 1, 0, {{"ten", "1", "accepted"}});
+
+  a = exchange(srv, "HEAD /health HTTP/1.0\r\n\r\n", {true});
+  BOOST_TEST(a[0].status_line == "HTTP/1.0 200 OK");
+  BOOST_TEST(field(a[0], "Content-Length") == std::to_string(ok_body.size()));
+  BOOST_TEST(field(a[0], "Connection") == "close");
+
+  a = exchange(srv, "GET /nope HTTP/1.0\r\n\r\n", {false});
+  BOOST_TEST(a[0].status_line == "HTTP/1.0 404 Not Found");
+  BOOST_TEST(field(a[0], "Connection") == "close");
+  check_error(a[0].response, 404, "not_found");
+}
+
+// Expect: 100-continue: the interim `HTTP/1.1 100 Continue` (no fields) comes as soon as the
+// head is read, before any body byte is sent; the final answer follows the body.
+BOOST_AUTO_TEST_CASE(expect_100_continue_gets_the_interim_answer_then_the_final_one) {
+  server_process srv;
+  log_on_failure guard(srv);
+  std::string const host = srv.host() + ":" + std::to_string(srv.port());
+  std::string const body = single_body(make_event("expect", "1"));
+  std::string const head = "POST /publish HTTP/1.1\r\nHost: " + host +
+                           "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                           "Content-Length: " +
+                           std::to_string(body.size()) + "\r\n";
+
+  // A client that waits for the 100 before it sends the body.
+  raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+  conn.open();
+  conn.send(head + "\r\n");
+  auto const interim = conn.receive();
+  BOOST_TEST(interim.status == 100u);
+  BOOST_TEST(interim.headers.empty());
+  BOOST_TEST(interim.body.empty());
+  conn.send(body);
+  auto const final_answer = conn.receive();
+  check_publish(final_answer, 1, 1, 0, {{"expect", "1", "accepted"}});
+  BOOST_TEST(final_answer.keep_alive);
+
+  // The bytes exactly, for a client that sends the body at once (the 100 still comes first).
+  auto const a = exchange(srv, head + "Connection: close\r\n\r\n" + body, {true, false});
+  BOOST_TEST(a[0].status_line == "HTTP/1.1 100 Continue");
+  BOOST_TEST(a[0].response.headers.empty());
+  BOOST_TEST(a[1].status_line == "HTTP/1.1 200 OK");
+  check_publish(a[1].response, 1, 0, 1, {{"expect", "1", "duplicate"}});
+}
+
+// A Content-Length over --max-body is refused from the head alone: 413 too_large is the only
+// answer (no 100 Continue, so the client never sends the body) and the connection is closed.
+BOOST_AUTO_TEST_CASE(expect_100_continue_over_max_body_is_413_without_the_100) {
+  server_process srv({.args = {"--max-body", "1000"}});
+  log_on_failure guard(srv);
+  std::string const host = srv.host() + ":" + std::to_string(srv.port());
+  auto const a = exchange(srv,
+                          "POST /publish HTTP/1.1\r\nHost: " + host +
+                              "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                              "Content-Length: 5000\r\n\r\n",
+                          {false});
+  BOOST_TEST(a[0].status_line == "HTTP/1.1 413 Payload Too Large");
+  BOOST_TEST(field(a[0], "Connection") == "close");
+  check_error(a[0].response, 413, "too_large");
+  auto c = make_client(srv);
+  BOOST_TEST(fetch_all_events(c).empty());
+}
+
+// Every other refusal is decided after the body today (the service checks the media type,
+// method and path only once the whole request is read): the 100 comes first, then the final
+// 4xx after the body, and the connection stays open for the next request.
+BOOST_AUTO_TEST_CASE(expect_100_continue_other_refusals_come_after_the_body) {
+  server_process srv;
+  log_on_failure guard(srv);
+  std::string const host = srv.host() + ":" + std::to_string(srv.port());
+  std::string const body = single_body(make_event("expect", "1"));
+  struct probe {
+    char const* request_line;
+    char const* content_type;
+    unsigned status;
+    char const* code;
+  };
+  for (auto const& p : {probe{"POST /publish", "text/plain", 415, "unsupported_media_type"},
+                        probe{"PUT /publish", "application/json", 405, "method_not_allowed"},
+                        probe{"POST /nope", "application/json", 404, "not_found"}}) {
+    BOOST_TEST_CONTEXT(p.request_line << ", Content-Type: " << p.content_type) {
+      raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+      conn.open();
+      conn.send(std::string(p.request_line) + " HTTP/1.1\r\nHost: " + host +
+                "\r\nContent-Type: " + p.content_type +
+                "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n");
+      auto const interim = conn.receive();
+      BOOST_TEST(interim.status == 100u);
+      conn.send(body);
+      auto const final_answer = conn.receive();
+      check_error(final_answer, p.status, p.code);
+      BOOST_TEST(final_answer.keep_alive);
+      conn.send("GET /health HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+      BOOST_TEST(conn.receive().status == 200u);
+    }
+  }
   auto c = make_client(srv);
   BOOST_TEST(fetch_all_events(c).empty());
 }

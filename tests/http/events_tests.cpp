@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(bad_query_values_are_400) {
        {"limit=0", "limit=10001", "limit=-5", "limit=abc", "limit=1.5", "after=-1", "after=abc",
         "after=1.5", "limit=99999999999999999999", "after=99999999999999999999999"}) {
     BOOST_TEST_CONTEXT("GET /events?" << q) {
-      check_error(c.get(std::string("/events?") + q), 400, "");
+      check_error(c.get(std::string("/events?") + q), 400, "bad_query");
     }
   }
 }
