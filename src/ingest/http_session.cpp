@@ -111,7 +111,9 @@ api::request_head http_session::head() const {
 void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   const auto& req = parser_->get();
-  const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
+  // HTTP/1.0 has no 100 Continue: the expectation is ignored (RFC 9110 10.1.1).
+  const bool expects_continue =
+      req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
   early_ = ctx_.handler.check_head(head());
   if (early_) {
     // Decided from the head. A client waiting for 100-continue has not sent the body, and a
@@ -129,7 +131,7 @@ void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
     return on_write_continue({}, 0);
   }
   if (expects_continue) {
-    out_ = req.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
+    out_ = "HTTP/1.1 100 Continue\r\n\r\n";
     return net::async_write(
         stream_, net::buffer(out_),
         beast::bind_front_handler(&http_session::on_write_continue, shared_from_this()));

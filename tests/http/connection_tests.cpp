@@ -377,7 +377,10 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_over_max_body_is_413_without_the_100) {
 // Every other refusal is decided after the body today (the service checks the media type,
 // method and path only once the whole request is read): the 100 comes first, then the final
 // 4xx after the body, and the connection stays open for the next request.
-BOOST_AUTO_TEST_CASE(expect_100_continue_other_refusals_come_after_the_body) {
+// A request refused from its head alone (media type, method, path) gets its final answer at
+// once, without 100 Continue, and the connection closes: the client never sent the body, so
+// nothing of it can be mistaken for the next request.
+BOOST_AUTO_TEST_CASE(expect_100_continue_refusals_from_the_head_come_at_once_and_close) {
   server_process srv;
   log_on_failure guard(srv);
   std::string const host = srv.host() + ":" + std::to_string(srv.port());
@@ -398,18 +401,55 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_other_refusals_come_after_the_body) {
                 "\r\nContent-Type: " + p.content_type +
                 "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) +
                 "\r\n\r\n");
-      auto const interim = conn.receive();
-      BOOST_TEST(interim.status == 100u);
-      conn.send(body);
       auto const final_answer = conn.receive();
       check_error(final_answer, p.status, p.code);
-      BOOST_TEST(final_answer.keep_alive);
-      conn.send("GET /health HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
-      BOOST_TEST(conn.receive().status == 200u);
+      BOOST_TEST(!final_answer.keep_alive);
+      BOOST_TEST(final_answer.header("Connection").value_or("") == "close");
+      std::string rest;
+      BOOST_TEST(!conn.read_until_close(rest));
+      BOOST_TEST(rest.empty());
     }
   }
   auto c = make_client(srv);
   BOOST_TEST(fetch_all_events(c).empty());
+}
+
+// The same refusals without Expect: the body was sent, so it is read and dropped and the
+// connection stays usable.
+BOOST_AUTO_TEST_CASE(refusals_from_the_head_read_and_drop_a_sent_body) {
+  server_process srv;
+  log_on_failure guard(srv);
+  std::string const host = srv.host() + ":" + std::to_string(srv.port());
+  std::string const body = single_body(make_event("nobody", "1"));
+  raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+  conn.open();
+  conn.send("POST /publish HTTP/1.1\r\nHost: " + host +
+            "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body + "GET /health HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+  auto const refused = conn.receive();
+  check_error(refused, 415, "unsupported_media_type");
+  BOOST_TEST(refused.keep_alive);
+  BOOST_TEST(conn.receive().status == 200u);
+  auto c = make_client(srv);
+  BOOST_TEST(fetch_all_events(c).empty());
+}
+
+// HTTP/1.0 has no 100 Continue (RFC 9110 10.1.1: the expectation is ignored): the body is
+// read and the final answer is the only one.
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_ignored_for_http_1_0) {
+  server_process srv;
+  log_on_failure guard(srv);
+  std::string const body = single_body(make_event("expect10", "1"));
+  raw_connection conn(srv.host(), srv.port(), std::chrono::seconds(10));
+  conn.open();
+  conn.send(
+      "POST /publish HTTP/1.0\r\nContent-Type: application/json\r\n"
+      "Expect: 100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  std::string all;
+  BOOST_TEST(!conn.read_until_close(all));
+  BOOST_TEST(all.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u, all);
+  BOOST_TEST(all.find("100 Continue") == std::string::npos, all);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
