@@ -14,7 +14,8 @@ using namespace agg;
 
 namespace {
 
-event make_event(const std::string& topic, const std::string& id) {
+// Views its arguments: pass literals (static storage), so the events can be kept.
+event make_event(std::string_view topic, std::string_view id) {
   event e;
   e.topic = topic;
   e.event_id = id;
