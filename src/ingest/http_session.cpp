@@ -48,7 +48,7 @@ class chunked_sink final : public queued_sink {
 }  // namespace
 
 http_session::http_session(stream_type::socket_type socket, server_context& ctx)
-    : stream_(std::move(socket)), ctx_(ctx) {}
+    : stream_(std::move(socket)), ctx_(ctx), idle_close_timer_(stream_.get_executor()) {}
 
 http_session::~http_session() {
   ctx_.remove_session(this);
@@ -79,10 +79,15 @@ void http_session::shutdown(bool force) {
     return s->peer_gone(net::error::operation_aborted);
   }
   if (!reading_) return;  // an admitted request: closes after its answer
-  if (!force && request_waiting())
-    stream_.expires_after(drain_read_timeout);  // it gets its answer, then the connection closes
-  else
-    close();  // nothing sent: nothing to answer
+  if (force) return close();
+  if (request_waiting()) return;  // it gets its answer, then the connection closes
+  // Nothing seen yet. But a read may already have taken bytes from the kernel whose handler
+  // has not run (the reactor reads before it queues the completion), so look again shortly
+  // instead of closing now: closing could cut off a request sent before the stop.
+  idle_close_timer_.expires_after(idle_close_delay);
+  idle_close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && self->reading_ && !self->request_waiting()) self->close();
+  });
 }
 
 bool http_session::request_waiting() const {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -76,9 +77,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::string chunk_head_;             // the size line of the chunk being written
   char peer_byte_[512];                // what a client sends during a stream (ignored)
   std::shared_ptr<queued_sink> sink_;  // while the connection carries a stream
-  bool reading_ = false;               // waiting for (more of) a request
-  bool closing_ = false;               // shutdown asked: close after the current answer
-  bool head_ = false;                  // current request is HEAD: answer without a body
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    executor_type>
+      idle_close_timer_;  // after a stop: closes a connection that turned out idle
+  bool reading_ = false;  // waiting for (more of) a request
+  bool closing_ = false;  // shutdown asked: close after the current answer
+  bool head_ = false;     // current request is HEAD: answer without a body
   bool request_keep_alive_ = true;
 };
 

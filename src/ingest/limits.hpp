@@ -11,6 +11,9 @@ namespace agg::ingest {
 inline constexpr std::chrono::seconds io_timeout{30};
 // After a stop began, how long a request already on its way may take to arrive whole.
 inline constexpr std::chrono::seconds drain_read_timeout{2};
+// After a stop began, how long an idle connection is watched for a request that was already
+// on its way before it is closed (the reactor may have read it without handing it over yet).
+inline constexpr std::chrono::milliseconds idle_close_delay{200};
 // How long a closing connection keeps draining what the client still sends.
 inline constexpr std::chrono::seconds linger_timeout{2};
 // Largest request line + headers; larger is 431.
