@@ -110,15 +110,17 @@ BOOST_AUTO_TEST_CASE(sigterm_under_load_answers_admitted_requests_and_exits_0) {
 
 // Every request the kernel had received whole before the stop began gets an answer: 200 if it
 // was admitted, 503 shutting_down if not. None is cut off, also on connections still in the
-// listen backlog or not read yet (one HTTP thread, 100 connections that each sent a publish).
+// listen backlog or not read yet. The server is paused (SIGSTOP) while 100 connections each
+// send a whole publish, so that SIGTERM finds them all in the kernel, unread.
 BOOST_AUTO_TEST_CASE(requests_received_before_sigterm_all_get_an_answer) {
   server_process srv({.args = {"--threads", "1"}, .stop_timeout = 20s});
   log_on_failure guard(srv);
   constexpr int connections = 100;
+  srv.send_signal(SIGSTOP);
   std::vector<std::unique_ptr<raw_connection>> conns;
   for (int i = 0; i < connections; ++i) {
     conns.push_back(std::make_unique<raw_connection>(srv.host(), srv.port(), 10s));
-    BOOST_REQUIRE(!conns.back()->connect());
+    BOOST_REQUIRE(!conns.back()->connect());  // the kernel completes it from the backlog
   }
   for (int i = 0; i < connections; ++i) {
     const auto body = single_body(make_event("backlog", "e" + std::to_string(i)));
@@ -128,6 +130,7 @@ BOOST_AUTO_TEST_CASE(requests_received_before_sigterm_all_get_an_answer) {
         std::to_string(body.size()) + "\r\n\r\n" + body));
   }
   srv.send_signal(SIGTERM);
+  srv.send_signal(SIGCONT);
   std::int64_t accepted = 0, refused = 0;
   for (auto& c : conns) {
     http_response r;
