@@ -27,9 +27,6 @@ class service final : public handler {
   void handle(request req, std::function<void(answer)> done) override;
   void answered(boost::beast::http::status status, bool overloaded) noexcept override;
 
-  // The publish path on its own, for transports that are not HTTP (the broker intake).
-  publisher& publishing() noexcept { return publisher_; }
-
  private:
   void events(std::string_view query, std::function<void(answer)> done);
   reply stats() const;

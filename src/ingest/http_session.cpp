@@ -74,7 +74,7 @@ void http_session::shutdown(bool force) {
   if (sink_) {
     auto s = sink_;
     if (!force)
-      return s->shut_down(beast::websocket::close_code::going_away, "the service is shutting down");
+      return s->end({}, beast::websocket::close_code::going_away, "the service is shutting down");
     close();  // the client does not take the end of its stream: let it go
     return s->peer_gone(net::error::operation_aborted);
   }
@@ -125,13 +125,9 @@ void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
     // reply that closes does not want it: answer now. Otherwise read the body and drop it,
     // so the connection stays usable.
     if (expects_continue || early_->close || parser_->is_done()) {
-      if (!parser_->is_done()) early_->close = true;
+      if (!parser_->is_done()) early_->close = true;  // the unread body cannot be framed
       reading_ = false;
-      request_keep_alive_ = req.keep_alive();
-      head_ = req.method() == http::verb::head;
-      auto r = std::move(*early_);
-      early_.reset();
-      return send(std::move(r));
+      return handle();
     }
     return on_write_continue({}, 0);
   }

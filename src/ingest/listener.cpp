@@ -38,7 +38,7 @@ void listener::stop() {
     while (!ec) {
       http_session::stream_type::socket_type socket(net::make_strand(self->ioc_));
       self->acceptor_.accept(socket, ec);
-      if (!ec) std::make_shared<http_session>(std::move(socket), self->ctx_)->run();
+      if (!ec) self->start_session(std::move(socket));
     }
     self->acceptor_.close(ec);
     self->retry_.cancel();
@@ -55,7 +55,7 @@ void listener::on_accept(boost::system::error_code ec,
                          http_session::stream_type::socket_type socket) {
   if (!acceptor_.is_open()) {
     // Stopped meanwhile; a connection accepted just before still gets its session.
-    if (!ec) std::make_shared<http_session>(std::move(socket), ctx_)->run();
+    if (!ec) start_session(std::move(socket));
     return;
   }
   if (ec) {
@@ -71,10 +71,14 @@ void listener::on_accept(boost::system::error_code ec,
     });
     return;
   }
+  start_session(std::move(socket));
+  do_accept();
+}
+
+void listener::start_session(http_session::stream_type::socket_type socket) {
   boost::system::error_code ignored;
   socket.set_option(net::ip::tcp::no_delay(true), ignored);  // answers are small and latency-bound
   std::make_shared<http_session>(std::move(socket), ctx_)->run();
-  do_accept();
 }
 
 }  // namespace agg::ingest

@@ -28,6 +28,7 @@ class listener : public std::enable_shared_from_this<listener> {
  private:
   void do_accept();
   void on_accept(boost::system::error_code ec, http_session::stream_type::socket_type socket);
+  void start_session(http_session::stream_type::socket_type socket);
 
   boost::asio::io_context& ioc_;
   server_context& ctx_;

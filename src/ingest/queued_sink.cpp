@@ -36,10 +36,6 @@ void queued_sink::end(message last, std::uint16_t code, std::string reason) {
   });
 }
 
-void queued_sink::shut_down(std::uint16_t code, std::string reason) {
-  end({}, code, std::move(reason));
-}
-
 void queued_sink::peer_gone(boost::system::error_code ec) {
   if (!writing_) finish(ec);
 }

@@ -32,8 +32,6 @@ class queued_sink : public api::stream_sink, public std::enable_shared_from_this
 
   // Transport side, on the strand: the head is written, start writing and tell the endpoint.
   void open();
-  // Transport side, any thread: the service shuts down; end the stream as `code` says.
-  void shut_down(std::uint16_t code, std::string reason);
   // Transport side, on the strand, after it closed the socket: the peer is gone. A write in
   // flight then fails and finishes the stream; otherwise it finishes here.
   void peer_gone(boost::system::error_code ec);
@@ -54,7 +52,7 @@ class queued_sink : public api::stream_sink, public std::enable_shared_from_this
   api::stream_reply callbacks_;  // strand only
   std::deque<message> queue_;    // strand only
   std::atomic<std::size_t> queued_bytes_{0};
-  std::atomic<bool> ending_{false};  // end() or shut_down() was called: send() refuses
+  std::atomic<bool> ending_{false};  // end() was called: send() refuses
   bool opened_ = false;              // strand only
   bool writing_ = false;             // strand only
   bool end_queued_ = false;          // strand only

@@ -29,7 +29,7 @@ void websocket_session::run(beast::http::request<beast::http::string_body> upgra
   ctx_.add_session(this, [weak = std::weak_ptr<websocket_session>(self)](bool force) {
     auto s = weak.lock();
     if (!s) return;
-    if (!force) return s->shut_down(websocket::close_code::going_away, "shutting down");
+    if (!force) return s->end({}, websocket::close_code::going_away, "shutting down");
     net::post(s->strand_, [s] {
       beast::get_lowest_layer(s->ws_).close();
       s->peer_gone(net::error::operation_aborted);
@@ -54,7 +54,7 @@ void websocket_session::on_accept(boost::system::error_code ec) {
   ctx_.handler.answered(beast::http::status::switching_protocols, false);
   open_ = true;
   if (ctx_.shutting_down.load(std::memory_order_acquire))
-    shut_down(websocket::close_code::going_away, "shutting down");
+    end({}, websocket::close_code::going_away, "shutting down");
   open();
   do_read();
 }

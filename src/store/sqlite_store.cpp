@@ -38,7 +38,7 @@ boost::system::error_code sqlite_store::commit(std::span<const batch_entry> grou
   if (failed_.load(std::memory_order_acquire)) return make_error_code(errc::unavailable);
   const std::int64_t first_seq = last_seq_ + 1;
   counters totals = committed_;
-  auto ec = write_group(group, totals);
+  auto ec = write_group(group, first_seq, totals);
   if (!ec) ec = writer_->commit();
   if (ec) {
     writer_->rollback();
@@ -60,9 +60,8 @@ boost::system::error_code sqlite_store::commit(std::span<const batch_entry> grou
 }
 
 boost::system::error_code sqlite_store::write_group(std::span<const batch_entry> group,
-                                                    counters& totals) {
+                                                    std::int64_t first_seq, counters& totals) {
   if (auto ec = writer_->begin()) return ec;
-  const std::int64_t first_seq = last_seq_ + 1;
   new_hashes_.clear();
   topic_delta_.clear();
   const std::string received_at = format_utc_ms(std::chrono::system_clock::now());

@@ -49,7 +49,9 @@ class sqlite_store final : public event_store {
 
  private:
   sqlite_store(const std::string& path, settings s);
-  boost::system::error_code write_group(std::span<const batch_entry> group, counters& totals);
+  // Writes the group as seqs first_seq, first_seq + 1, ... (without committing).
+  boost::system::error_code write_group(std::span<const batch_entry> group, std::int64_t first_seq,
+                                        counters& totals);
   boost::system::error_code decide(const event& e, event_result& r, bool& found);
   counters with_rejected(counters c) const noexcept;
   void fail(const std::string& why);
