@@ -23,6 +23,8 @@ std::variant<endpoint, reply> route(http::verb method, std::string_view path) {
     ep = endpoint::stats;
   else if (path == "/health")
     ep = endpoint::health;
+  else if (path == "/" || path == "/ui" || path.starts_with("/ui/"))
+    ep = endpoint::page;  // an unknown file under /ui/ is the service's 404
   else
     return error_reply(errc::not_found, "no such endpoint; see /publish, /events, /stats, /health");
   if (!read) return not_allowed("GET, HEAD");

@@ -10,10 +10,11 @@
 namespace agg::api {
 
 // What a request is for, once its method and path are known.
-enum class endpoint { publish, events, stats, health };
+// `page`: the live page's static files, "/" and "/ui/..." (static_files.hpp).
+enum class endpoint { publish, events, stats, health, page };
 
 // Pure: the endpoint for (method, path), or the 404 / 405 (with Allow) reply.
-// GET and HEAD are allowed on the read endpoints, POST on /publish.
+// GET and HEAD are allowed on the read endpoints and the page, POST on /publish.
 std::variant<endpoint, reply> route(boost::beast::http::verb method, std::string_view path);
 
 }  // namespace agg::api

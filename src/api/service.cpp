@@ -2,6 +2,7 @@
 
 #include "api/events_query.hpp"
 #include "api/router.hpp"
+#include "api/static_files.hpp"
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 
@@ -58,6 +59,8 @@ void service::handle(request req, std::function<void(answer)> done) {
       return done(stats());
     case endpoint::health:
       return done(health());
+    case endpoint::page:
+      return done(page_file(path_of(req.head.target), req.head.headers));
   }
 }
 
@@ -91,6 +94,16 @@ reply service::stats() const {
   reply r;
   r.body = stats_body(s, uptime, started_at_);
   return r;
+}
+
+reply service::page_file(std::string_view path, const http::fields* headers) {
+  const auto* file = find_static_file(path);
+  if (!file) return error_reply(errc::not_found, "no such file of the live page; open /");
+  std::optional<std::string_view> if_none_match;
+  if (headers)
+    if (const auto h = headers->find(http::field::if_none_match); h != headers->end())
+      if_none_match = h->value();
+  return static_file_reply(*file, if_none_match);
 }
 
 reply service::health() const {

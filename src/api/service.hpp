@@ -31,6 +31,8 @@ class service final : public handler {
   void events(std::string_view query, std::function<void(answer)> done);
   reply stats() const;
   reply health() const;
+  // The live page's files (GET /, /ui/...), open also under --auth on.
+  static reply page_file(std::string_view path, const boost::beast::http::fields* headers);
 
   store::event_store& store_;
   consumer::consumer& consumer_;

@@ -41,9 +41,13 @@ std::string serialize_reply(const api::reply& r, unsigned version, bool keep_ali
   status_line(out, r.status, version);
   out += "Content-Type: ";
   out += r.content_type;
-  out += "\r\nContent-Length: ";
-  append_number(out, r.body.size());
   out += "\r\n";
+  // A 304 has no body, and its Content-Length would have to be the 200's (RFC 9110 8.6).
+  if (r.status != bhttp::status::not_modified) {
+    out += "Content-Length: ";
+    append_number(out, r.body.size());
+    out += "\r\n";
+  }
   if (!r.allow.empty()) out += "Allow: " + r.allow + "\r\n";
   if (r.retry_after > 0) {
     out += "Retry-After: ";
