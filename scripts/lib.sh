@@ -8,6 +8,11 @@ AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
                     libboost-url1.81-dev)
 
+# What the browser test of the live page (tests/browser, ctest label `external`) needs beside
+# the build: scripts/test installs them, scripts/run does not (the service needs no browser).
+# shellcheck disable=SC2034  # used by the scripts that source this file
+AGG_BROWSER_TEST_PACKAGES=(python3 chromium chromium-driver fonts-dejavu-core)
+
 agg_log() { printf '%s\n' "$*" >&2; }
 agg_die() { printf '%s: %s\n' "${AGG_SCRIPT:-agg}" "$*" >&2; exit 2; }
 

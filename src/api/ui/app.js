@@ -41,6 +41,9 @@
     } else if (conn.stream === 'unauthorized' || conn.stats === 'unauthorized') {
       state = 'offline';
       text = 'API key needed';
+    } else if (conn.stream === 'closed') {
+      state = 'connecting';  // the stream was refused (e.g. 503 overloaded): retrying
+      text = 'Live stream unavailable · retrying';
     } else {
       state = 'connecting';
       text = lastSeq === null ? 'Connecting…' : 'Reconnecting · resuming after seq ' + lastSeq;
@@ -253,6 +256,13 @@
         runs[runs.length - 1].push(s);
       }
       for (const run of runs) {
+        if (run.length === 1) {  // a lone sample (just opened, or just back): a dot
+          ctx.beginPath();
+          ctx.arc(x(run[0].t), y(run[0][key]), 2.5, 0, 2 * Math.PI);
+          ctx.fillStyle = stroke;
+          ctx.fill();
+          continue;
+        }
         ctx.beginPath();
         run.forEach((s, i) => (i ? ctx.lineTo(x(s.t), y(s[key])) : ctx.moveTo(x(s.t), y(s[key]))));
         if (fill) {
