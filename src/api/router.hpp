@@ -10,10 +10,11 @@
 namespace agg::api {
 
 // What a request is for, once its method and path are known.
-enum class endpoint { publish, events, stats, health };
+enum class endpoint { publish, events, subscribe, stats, health };
 
 // Pure: the endpoint for (method, path), or the 404 / 405 (with Allow) reply.
-// GET and HEAD are allowed on the read endpoints, POST on /publish.
+// GET and HEAD are allowed on the read endpoints, POST on /publish, GET on /subscribe (a stream
+// has no head-only form).
 std::variant<endpoint, reply> route(boost::beast::http::verb method, std::string_view path);
 
 }  // namespace agg::api
