@@ -24,7 +24,8 @@ int serve(const agg::options& opts) {
                                    {opts.queue_capacity, opts.batch_max,
                                     std::chrono::milliseconds(opts.linger_ms), http.executor()},
                                    log);
-  agg::api::service service(*store, consumer, http.stopping(), {opts.max_batch});
+  agg::api::service service(*store, consumer, http.stopping(), http.executor(),
+                            {opts.max_batch, {opts.max_subscribers, opts.subscriber_buffer}});
   http.listen(service);
   http.run();
 

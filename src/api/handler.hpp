@@ -53,6 +53,10 @@ class handler {
   // as its head is written: the counters hang on this. `overloaded`: a 503 that asks the
   // client to come back later (Retry-After).
   virtual void answered(boost::beast::http::status status, bool overloaded) noexcept = 0;
+
+  // SIGTERM or SIGINT arrived (once, on an I/O thread): answer what is held waiting (long-polls)
+  // now. The transport ends open streams itself.
+  virtual void stopping() noexcept {}
 };
 
 }  // namespace agg::api

@@ -93,6 +93,24 @@ std::string publish_body(const std::vector<event>& events,
   return b;
 }
 
+void append_event_json(std::string& b, const store::stored_event& e) {
+  b += "{\"seq\":";
+  append_number(b, e.seq);
+  b += ",\"topic\":";
+  append_json_string(b, e.topic);
+  b += ",\"event_id\":";
+  append_json_string(b, e.event_id);
+  b += ",\"timestamp\":";
+  append_json_string(b, e.timestamp);
+  b += ",\"source\":";
+  append_json_string(b, e.source);
+  b += ",\"payload\":";
+  b += e.payload;  // stored as compact JSON text
+  b += ",\"received_at\":";
+  append_json_string(b, e.received_at);
+  b.push_back('}');
+}
+
 std::string events_body(const std::vector<store::stored_event>& rows) {
   std::string b;
   std::size_t bytes = 64;
@@ -107,26 +125,18 @@ std::string events_body(const std::vector<store::stored_event>& rows) {
     append_number(b, rows.back().seq);
   b += ",\"events\":[";
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto& e = rows[i];
     if (i) b.push_back(',');
-    b += "{\"seq\":";
-    append_number(b, e.seq);
-    b += ",\"topic\":";
-    append_json_string(b, e.topic);
-    b += ",\"event_id\":";
-    append_json_string(b, e.event_id);
-    b += ",\"timestamp\":";
-    append_json_string(b, e.timestamp);
-    b += ",\"source\":";
-    append_json_string(b, e.source);
-    b += ",\"payload\":";
-    b += e.payload;  // stored as compact JSON text
-    b += ",\"received_at\":";
-    append_json_string(b, e.received_at);
-    b.push_back('}');
+    append_event_json(b, rows[i]);
   }
   b += "]}";
   return b;
+}
+
+reply page_reply(boost::system::error_code ec, const std::vector<store::stored_event>& rows) {
+  if (ec) return error_reply(errc::unavailable, "cannot read events: " + ec.message());
+  reply ok;
+  ok.body = events_body(rows);
+  return ok;
 }
 
 std::string stats_body(const stats_snapshot& s, double uptime_seconds,
@@ -162,7 +172,9 @@ std::string stats_body(const stats_snapshot& s, double uptime_seconds,
   append_number(b, s.queue_depth);
   b += ",\"capacity\":";
   append_number(b, s.queue_capacity);
-  b += "},\"rejected\":{\"invalid\":";
+  b += "},\"subscribers\":";
+  append_number(b, s.subscribers);
+  b += ",\"rejected\":{\"invalid\":";
   append_number(b, t.rejected_invalid);
   b += ",\"overloaded\":";
   append_number(b, t.rejected_overloaded);

@@ -33,11 +33,16 @@ reply error_reply(errc code, std::string_view message,
 std::string publish_body(const std::vector<event>& events,
                          const std::vector<event_result>& results);
 std::string events_body(const std::vector<store::stored_event>& rows);
+// The answer to a page read: the /events body, or 503 unavailable when the read failed.
+reply page_reply(boost::system::error_code ec, const std::vector<store::stored_event>& rows);
+// One event object exactly as /events shows it (also each /subscribe message).
+void append_event_json(std::string& b, const store::stored_event& e);
 
 // What /stats shows: the store's service-wide figures and this node's queue.
 struct stats_snapshot : store::store_stats {
   std::size_t queue_depth = 0;
   std::size_t queue_capacity = 0;
+  std::size_t subscribers = 0;  // open /subscribe streams on this node
 };
 std::string stats_body(const stats_snapshot& s, double uptime_seconds, std::string_view started_at);
 

@@ -16,6 +16,10 @@ std::variant<endpoint, reply> route(http::verb method, std::string_view path) {
     if (method == http::verb::post) return endpoint::publish;
     return not_allowed("POST");
   }
+  if (path == "/subscribe") {
+    if (method == http::verb::get) return endpoint::subscribe;
+    return not_allowed("GET");
+  }
   endpoint ep;
   if (path == "/events")
     ep = endpoint::events;
@@ -26,7 +30,7 @@ std::variant<endpoint, reply> route(http::verb method, std::string_view path) {
   else if (path == "/" || path == "/ui" || path.starts_with("/ui/"))
     ep = endpoint::page;  // an unknown file under /ui/ is the service's 404
   else
-    return error_reply(errc::not_found, "no such endpoint; see /publish, /events, /stats, /health");
+    return error_reply(errc::not_found, "no such endpoint; see /publish, /events, /subscribe, /stats, /health");
   if (!read) return not_allowed("GET, HEAD");
   return ep;
 }

@@ -3,6 +3,7 @@
 #include "api/events_query.hpp"
 #include "api/router.hpp"
 #include "api/static_files.hpp"
+#include "api/subscribe_query.hpp"
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 
@@ -29,11 +30,13 @@ std::optional<std::string_view> content_type_of(const http::fields& headers) {
 }  // namespace
 
 service::service(store::event_store& store, consumer::consumer& c,
-                 const std::atomic<bool>& shutting_down, settings s)
+                 const std::atomic<bool>& shutting_down, boost::asio::any_io_executor ex,
+                 settings s)
     : store_(store),
       consumer_(c),
       shutting_down_(shutting_down),
       publisher_(c, store, shutting_down, s.max_batch),
+      subscriptions_(store, std::move(ex), s.streams),
       started_(std::chrono::steady_clock::now()),
       started_at_(format_utc_ms(std::chrono::system_clock::now())) {}
 
@@ -54,7 +57,9 @@ void service::handle(request req, std::function<void(answer)> done) {
                                 std::move(req.executor),
                                 [done = std::move(done)](reply r) { done(std::move(r)); });
     case endpoint::events:
-      return events(query_of(req.head.target), std::move(done));
+      return events(query_of(req.head.target), std::move(req.executor), std::move(done));
+    case endpoint::subscribe:
+      return done(subscribe(req.head));
     case endpoint::stats:
       return done(stats());
     case endpoint::health:
@@ -70,18 +75,42 @@ void service::answered(http::status status, bool overloaded) noexcept {
   if (overloaded) store_.count_rejected(0, 1);
 }
 
-void service::events(std::string_view query, std::function<void(answer)> done) {
+void service::stopping() noexcept {
+  subscriptions_.stop();
+}
+
+void service::events(std::string_view query, boost::asio::any_io_executor ex,
+                     std::function<void(answer)> done) {
   auto q = parse_events_query(query);
   if (!q.error.empty()) return done(error_reply(errc::bad_query, q.error));
   store::page_query page{std::move(q.topic), q.after, q.limit};
-  store_.read_page(
-      std::move(page), [this, done = std::move(done)](boost::system::error_code ec,
-                                                      std::vector<store::stored_event> rows) {
-        if (ec) return done(error_reply(errc::unavailable, "cannot read events: " + ec.message()));
-        reply ok;
-        ok.body = events_body(rows);
-        done(std::move(ok));
-      });
+  if (q.wait > 0 && !shutting_down_.load(std::memory_order_acquire))
+    return subscriptions_.long_poll(std::move(page), std::chrono::seconds(q.wait), std::move(ex),
+                                    std::move(done));
+  store_.read_page(std::move(page),
+                   [done = std::move(done)](boost::system::error_code ec,
+                                            std::vector<store::stored_event> rows) {
+                     done(page_reply(ec, rows));
+                   });
+}
+
+answer service::subscribe(const request_head& head) {
+  std::optional<std::string_view> last_event_id;
+  const auto& h = *head.headers;
+  if (const auto it = h.find("Last-Event-ID"); it != h.end()) last_event_id = it->value();
+  auto q = parse_subscribe_query(query_of(head.target), last_event_id);
+  if (!q.error.empty()) return error_reply(errc::bad_query, q.error);
+  if (shutting_down_.load(std::memory_order_acquire))
+    return error_reply(errc::shutting_down, "the service is shutting down");
+  auto transport = stream_transport::ndjson;
+  if (head.websocket) {
+    transport = stream_transport::websocket;
+  } else if (const auto accept = h.find(http::field::accept);
+             accept != h.end() &&
+             accept->value().find("text/event-stream") != std::string_view::npos) {
+    transport = stream_transport::sse;
+  }
+  return subscriptions_.subscribe(std::move(q), transport);
 }
 
 reply service::stats() const {
@@ -91,6 +120,7 @@ reply service::stats() const {
   static_cast<store::store_stats&>(s) = store_.stats();
   s.queue_depth = consumer_.queue_depth();
   s.queue_capacity = consumer_.queue_capacity();
+  s.subscribers = subscriptions_.open_streams();
   reply r;
   r.body = stats_body(s, uptime, started_at_);
   return r;

@@ -2,6 +2,7 @@
 
 #include "api/handler.hpp"
 #include "api/publisher.hpp"
+#include "api/subscriptions.hpp"
 #include "consumer/consumer.hpp"
 #include "store/event_store.hpp"
 
@@ -18,17 +19,25 @@ class service final : public handler {
  public:
   struct settings {
     std::size_t max_batch = 10000;  // --max-batch: most events in one request
+    subscriptions::settings streams;
   };
 
+  // `ex`: the I/O threads (timers of streams and long-polls). Construct before the first
+  // commit: the subscriptions listen to the store's commits.
   service(store::event_store& store, consumer::consumer& c, const std::atomic<bool>& shutting_down,
-          settings s);
+          boost::asio::any_io_executor ex, settings s);
 
   std::optional<reply> check_head(const request_head& head) override;
   void handle(request req, std::function<void(answer)> done) override;
   void answered(boost::beast::http::status status, bool overloaded) noexcept override;
+  void stopping() noexcept override;
+
+  const subscriptions& streams() const noexcept { return subscriptions_; }
 
  private:
-  void events(std::string_view query, std::function<void(answer)> done);
+  void events(std::string_view query, boost::asio::any_io_executor ex,
+              std::function<void(answer)> done);
+  answer subscribe(const request_head& head);
   reply stats() const;
   reply health() const;
   // The live page's files (GET /, /ui/...), open also under --auth on.
@@ -38,6 +47,7 @@ class service final : public handler {
   consumer::consumer& consumer_;
   const std::atomic<bool>& shutting_down_;
   publisher publisher_;
+  subscriptions subscriptions_;
   const std::chrono::steady_clock::time_point started_;
   const std::string started_at_;
 };

@@ -26,6 +26,9 @@ class stream_sink {
   // has ended or is ending; the message is then dropped. Messages sent from one thread keep
   // their order; an end() from another thread may overtake a send() and drop its message.
   virtual bool send(message m) = 0;
+  // The same for several messages at once, in their order: one hand-over to the transport,
+  // which may write them with one system call.
+  virtual bool send_all(std::vector<message> ms) = 0;
 
   // Bytes queued and not yet taken by the socket: the send budget is checked against this.
   virtual std::size_t queued_bytes() const noexcept = 0;

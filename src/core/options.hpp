@@ -41,6 +41,12 @@ struct options {
   std::size_t max_body = 16u << 20;
   // --max-batch: most events in one request; more is 413. Default 10000.
   std::size_t max_batch = 10000;
+  // --max-subscribers: open /subscribe streams; one more is refused with 503 overloaded.
+  // Default 10000.
+  std::size_t max_subscribers = 10000;
+  // --subscriber-buffer: bytes a stream may fall behind the live events (queued, not yet taken
+  // by its socket) before it ends with an overflow message. Default 4194304 (4 MiB).
+  std::size_t subscriber_buffer = 4u << 20;
   // --log-level: least severe level written. Default info (duplicates are logged at info).
   log_level level = log_level::info;
 };

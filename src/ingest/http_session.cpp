@@ -30,8 +30,8 @@ class chunked_sink final : public queued_sink {
       : queued_sink(std::move(strand), std::move(r)), session_(std::move(s)) {}
 
  private:
-  void write_message(const std::string& m, write_handler done) override {
-    session_->write_chunk(m, std::move(done));
+  void write_messages(const std::vector<message>& ms, write_handler done) override {
+    session_->write_chunks(ms, std::move(done));
   }
   void write_end(std::uint16_t, const std::string&, write_handler done) override {
     session_->write_last_chunk(std::move(done));
@@ -253,15 +253,22 @@ void http_session::watch_peer() {
       });
 }
 
-void http_session::write_chunk(const std::string& m, queued_sink::write_handler done) {
+void http_session::write_chunks(const std::vector<api::stream_sink::message>& ms,
+                                queued_sink::write_handler done) {
   const bool chunked = parser_->get().version() != 10;
-  chunk_head_ = chunked ? chunk_prefix(m.size()) : std::string();
-  const std::array<net::const_buffer, 3> bufs{
-      net::buffer(chunk_head_), net::buffer(m),
-      chunked ? net::buffer(chunk_suffix.data(), chunk_suffix.size()) : net::const_buffer()};
+  chunk_heads_.resize(ms.size());
+  iov_.clear();
+  for (std::size_t i = 0; i < ms.size(); ++i) {
+    if (chunked) {
+      chunk_heads_[i] = chunk_prefix(ms[i]->size());
+      iov_.push_back(net::buffer(chunk_heads_[i]));
+    }
+    iov_.push_back(net::buffer(*ms[i]));
+    if (chunked) iov_.push_back(net::buffer(chunk_suffix.data(), chunk_suffix.size()));
+  }
   stream_.expires_after(io_timeout);
   net::async_write(
-      stream_, bufs,
+      stream_, iov_,
       [done = std::move(done)](boost::system::error_code ec, std::size_t) { done(ec); });
 }
 

@@ -15,6 +15,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace agg::ingest {
 
@@ -42,7 +44,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void shutdown(bool force);
 
   // For the chunked stream (strand only): writes one chunk / the end of the body.
-  void write_chunk(const std::string& m, queued_sink::write_handler done);
+  void write_chunks(const std::vector<api::stream_sink::message>& ms,
+                    queued_sink::write_handler done);
   void write_last_chunk(queued_sink::write_handler done);
   void stream_finished();
 
@@ -72,11 +75,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::beast::flat_buffer buffer_;
   server_context& ctx_;
   std::optional<request_parser> parser_;
-  std::optional<api::reply> early_;    // decided from the head; the body is read and dropped
-  std::string out_;                    // the answer being written, serialised by serialize_reply
-  std::string chunk_head_;             // the size line of the chunk being written
-  char peer_byte_[512];                // what a client sends during a stream (ignored)
-  std::shared_ptr<queued_sink> sink_;  // while the connection carries a stream
+  std::optional<api::reply> early_;       // decided from the head; the body is read and dropped
+  std::string out_;                       // the answer being written, serialised by serialize_reply
+  std::vector<std::string> chunk_heads_;  // the size lines of the chunks being written
+  std::vector<boost::asio::const_buffer> iov_;  // the gathered write of those chunks
+  char peer_byte_[512];                         // what a client sends during a stream (ignored)
+  std::shared_ptr<queued_sink> sink_;           // while the connection carries a stream
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                     boost::asio::wait_traits<std::chrono::steady_clock>,
                                     executor_type>

@@ -3,23 +3,48 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 namespace agg::ingest {
 
 queued_sink::queued_sink(executor_type strand, api::stream_reply callbacks)
     : strand_(std::move(strand)), callbacks_(std::move(callbacks)) {}
 
+namespace {
+
+// Most messages handed to one gathered write: enough to take a commit's worth of small events
+// in one system call, few enough that the iovec array stays small.
+constexpr std::size_t max_gather = 64;
+
+}  // namespace
+
 bool queued_sink::send(message m) {
-  if (!m || ending_.load(std::memory_order_acquire)) return false;
-  queued_bytes_.fetch_add(m->size(), std::memory_order_relaxed);
-  boost::asio::dispatch(strand_, [self = shared_from_this(), m = std::move(m)]() mutable {
+  if (!m) return !ending_.load(std::memory_order_acquire);
+  std::vector<message> one;
+  one.push_back(std::move(m));
+  return send_all(std::move(one));
+}
+
+bool queued_sink::send_all(std::vector<message> ms) {
+  if (ending_.load(std::memory_order_acquire)) return false;
+  std::size_t bytes = 0;
+  for (const auto& m : ms) bytes += m ? m->size() : 0;
+  queued_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  boost::asio::dispatch(strand_, [self = shared_from_this(), ms = std::move(ms), bytes]() mutable {
     if (self->finished_ || self->end_queued_) {
-      self->queued_bytes_.fetch_sub(m->size(), std::memory_order_relaxed);
+      self->queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
       return;
     }
-    self->queue_.push_back(std::move(m));
+    self->enqueue(std::move(ms));
     self->pump();
   });
   return true;
+}
+
+void queued_sink::enqueue(std::vector<message> ms) {
+  for (auto& m : ms)
+    if (m) queue_.push_back(std::move(m));
 }
 
 void queued_sink::end(message last, std::uint16_t code, std::string reason) {
@@ -50,11 +75,17 @@ void queued_sink::pump() {
   if (!opened_ || writing_ || finished_) return;
   if (!queue_.empty()) {
     writing_ = true;
-    // The message stays at the queue's front (and alive) until its write completes.
-    write_message(*queue_.front(), [self = shared_from_this()](boost::system::error_code ec) {
+    // The messages stay alive in writing_batch_ until their write completes.
+    const std::size_t n = std::min(queue_.size(), max_gather);
+    writing_batch_.assign(std::make_move_iterator(queue_.begin()),
+                          std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    write_messages(writing_batch_, [self = shared_from_this()](boost::system::error_code ec) {
       self->writing_ = false;
-      self->queued_bytes_.fetch_sub(self->queue_.front()->size(), std::memory_order_relaxed);
-      self->queue_.pop_front();
+      std::size_t bytes = 0;
+      for (const auto& m : self->writing_batch_) bytes += m->size();
+      self->writing_batch_.clear();
+      self->queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
       if (ec) return self->finish(ec);
       if (self->queue_.empty() && !self->end_queued_ && self->callbacks_.on_drained)
         self->callbacks_.on_drained();

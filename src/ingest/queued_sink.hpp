@@ -25,6 +25,7 @@ class queued_sink : public api::stream_sink, public std::enable_shared_from_this
   queued_sink(executor_type strand, api::stream_reply callbacks);
 
   bool send(message m) override;
+  bool send_all(std::vector<message> ms) override;
   std::size_t queued_bytes() const noexcept override {
     return queued_bytes_.load(std::memory_order_relaxed);
   }
@@ -37,7 +38,8 @@ class queued_sink : public api::stream_sink, public std::enable_shared_from_this
   void peer_gone(boost::system::error_code ec);
 
  protected:
-  virtual void write_message(const std::string& m, write_handler done) = 0;  // strand
+  // Writes the messages in order (one gathered write where the framing allows it).
+  virtual void write_messages(const std::vector<message>& ms, write_handler done) = 0;  // strand
   virtual void write_end(std::uint16_t code, const std::string& reason,
                          write_handler done) = 0;  // strand
   // The stream is over (ended, failed or peer gone): the transport lets go of the connection.
@@ -46,11 +48,13 @@ class queued_sink : public api::stream_sink, public std::enable_shared_from_this
   executor_type strand_;
 
  private:
+  void enqueue(std::vector<message> ms);      // strand
   void pump();                                // strand
   void finish(boost::system::error_code ec);  // strand
 
-  api::stream_reply callbacks_;  // strand only
-  std::deque<message> queue_;    // strand only
+  api::stream_reply callbacks_;         // strand only
+  std::deque<message> queue_;           // strand only
+  std::vector<message> writing_batch_;  // strand only: taken off queue_, being written
   std::atomic<std::size_t> queued_bytes_{0};
   std::atomic<bool> ending_{false};  // end() was called: send() refuses
   bool opened_ = false;              // strand only

@@ -89,6 +89,7 @@ void server::begin_stop(const char* why) {
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   listener_->stop();
+  ctx_->handler.stopping();
   ctx_->shut_down_sessions(false);
   drain_deadline_ = std::chrono::steady_clock::now() + drain_grace;
   watch_drain();

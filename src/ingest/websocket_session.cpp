@@ -71,9 +71,20 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
   peer_gone(ec);
 }
 
-void websocket_session::write_message(const std::string& m, write_handler done) {
-  ws_.async_write(net::buffer(m), [done = std::move(done)](boost::system::error_code ec,
-                                                           std::size_t) { done(ec); });
+void websocket_session::write_messages(const std::vector<message>& ms, write_handler done) {
+  // The batch stays alive in the sink until `done` runs.
+  writing_ = &ms;
+  write_from(0, std::move(done));
+}
+
+void websocket_session::write_from(std::size_t i, write_handler done) {
+  if (i == writing_->size()) return done({});
+  ws_.async_write(net::buffer(*(*writing_)[i]),
+                  [self = std::static_pointer_cast<websocket_session>(shared_from_this()), i,
+                   done = std::move(done)](boost::system::error_code ec, std::size_t) mutable {
+                    if (ec) return done(ec);
+                    self->write_from(i + 1, std::move(done));
+                  });
 }
 
 void websocket_session::write_end(std::uint16_t code, const std::string& reason,

@@ -27,14 +27,16 @@ class websocket_session final : public queued_sink {
   void on_accept(boost::system::error_code ec);
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t);
-  void write_message(const std::string& m, write_handler done) override;
+  void write_messages(const std::vector<message>& ms, write_handler done) override;
+  void write_from(std::size_t i, write_handler done);  // strand: one WebSocket message each
   void write_end(std::uint16_t code, const std::string& reason, write_handler done) override;
   void on_finished(boost::system::error_code ec) override;
 
   boost::beast::websocket::stream<http_session::stream_type> ws_;
   server_context& ctx_;
   boost::beast::flat_buffer buffer_;
-  bool open_ = false;  // the handshake is done
+  bool open_ = false;                              // the handshake is done
+  const std::vector<message>* writing_ = nullptr;  // strand: the batch write_messages got
 };
 
 }  // namespace agg::ingest

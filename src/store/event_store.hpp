@@ -100,6 +100,10 @@ class event_store {
   // which the tests of group commit look at.
   virtual std::uint64_t commits() const noexcept = 0;
 
+  // The highest seq readers can see now (0 while the store is empty): where a subscription
+  // "from now on" starts. Any thread.
+  virtual std::int64_t last_seq() const noexcept = 0;
+
   // Called after every commit on the writer's thread; a listener must not block.
   // Register before the first commit.
   virtual void add_commit_listener(commit_listener l) = 0;

@@ -20,6 +20,7 @@ sqlite_store::sqlite_store(const std::string& path, settings s)
       [this](std::int64_t max_seq) { index_.reserve(static_cast<std::size_t>(max_seq)); },
       [this](std::int64_t seq, std::uint64_t hash) { index_.insert(hash, seq); });
   last_seq_ = rec.max_seq;
+  visible_seq_.store(last_seq_, std::memory_order_release);
   committed_ = rec.totals;
   stats_totals_ = rec.totals;
   rejected_invalid_ = rec.totals.rejected_invalid;
@@ -54,6 +55,7 @@ boost::system::error_code sqlite_store::commit(std::span<const batch_entry> grou
     stats_totals_ = totals;
     for (const auto& [topic, n] : topic_delta_) topic_counts_[topic] += n;
   }
+  visible_seq_.store(last_seq_, std::memory_order_release);
   if (last_seq_ >= first_seq)
     for (const auto& l : listeners_) l({first_seq, last_seq_});
   return {};

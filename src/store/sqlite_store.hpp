@@ -44,6 +44,9 @@ class sqlite_store final : public event_store {
   std::uint64_t commits() const noexcept override {
     return commits_.load(std::memory_order_relaxed);
   }
+  std::int64_t last_seq() const noexcept override {
+    return visible_seq_.load(std::memory_order_acquire);
+  }
   void add_commit_listener(commit_listener l) override { listeners_.push_back(std::move(l)); }
   void close() noexcept override;
 
@@ -72,6 +75,7 @@ class sqlite_store final : public event_store {
 
   std::atomic<bool> failed_{false};
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::int64_t> visible_seq_{0};  // last_seq_ as of the last commit
   std::atomic<std::uint64_t> rejected_invalid_{0};
   std::atomic<std::uint64_t> rejected_overloaded_{0};
 

@@ -60,6 +60,7 @@ BOOST_AUTO_TEST_CASE(fresh_server_reports_zeros_and_defaults) {
              to_text(at(s, "queue")));
   BOOST_TEST((at(s, "rejected") == parse_json(R"({"invalid":0,"overloaded":0})")),
              to_text(at(s, "rejected")));
+  BOOST_TEST(as_int(at(s, "subscribers")) == 0);
   BOOST_TEST(at(s, "uptime").is_number());
   BOOST_TEST(at(s, "uptime").to_number<double>() >= 0.0);
   BOOST_TEST(is_rfc3339_utc_like(as_string(at(s, "started_at"))), to_text(at(s, "started_at")));

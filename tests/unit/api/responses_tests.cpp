@@ -73,12 +73,13 @@ BOOST_AUTO_TEST_CASE(stats_body_fields) {
   s.topic_counts = {{"order.paid", 2500}, {"user.created", 1500}};
   s.queue_depth = 7;
   s.queue_capacity = 65536;
+  s.subscribers = 12;
   BOOST_TEST(
       api::stats_body(s, 35.6, "2026-11-24T10:00:00.000Z") ==
       R"({"received":5000,"unique_processed":4000,"duplicate_dropped":1000,"conflicts":2,)"
       R"("topics":["order.paid","user.created"],"topic_counts":{"order.paid":2500,"user.created":1500},)"
       R"("uptime":35.600,"started_at":"2026-11-24T10:00:00.000Z","queue":{"depth":7,"capacity":65536},)"
-      R"("rejected":{"invalid":3,"overloaded":4}})");
+      R"("subscribers":12,"rejected":{"invalid":3,"overloaded":4}})");
 }
 
 BOOST_AUTO_TEST_CASE(routing) {
@@ -88,6 +89,9 @@ BOOST_AUTO_TEST_CASE(routing) {
   BOOST_TEST((ep(http::verb::get, "/events") == api::endpoint::events));
   BOOST_TEST((ep(http::verb::head, "/stats") == api::endpoint::stats));
   BOOST_TEST((ep(http::verb::get, "/health") == api::endpoint::health));
+  BOOST_TEST((ep(http::verb::get, "/subscribe") == api::endpoint::subscribe));
+  BOOST_TEST(rep(http::verb::head, "/subscribe").allow == "GET");
+  BOOST_TEST(rep(http::verb::post, "/subscribe").allow == "GET");
   BOOST_TEST(rep(http::verb::get, "/publish").allow == "POST");
   BOOST_TEST(static_cast<unsigned>(rep(http::verb::get, "/publish").status) == 405u);
   BOOST_TEST(rep(http::verb::post, "/events").allow == "GET, HEAD");
