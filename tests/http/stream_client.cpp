@@ -4,6 +4,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
@@ -146,16 +147,26 @@ bool http_stream::fill(clock::time_point deadline) {
   bool done = false;
   boost::system::error_code result;
   std::size_t got = 0;
-  stream_.expires_at(deadline);
-  stream_.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t n) {
-    result = ec;
-    got = n;
-    done = true;
+  // A timer cancels the read at the deadline: unlike the stream's own timeout it leaves the
+  // connection open, so a quiet spell can be waited out and reading go on.
+  asio::steady_timer timer(ioc_);
+  timer.expires_at(deadline);
+  timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) stream_.socket().cancel();
   });
+  stream_.socket().async_read_some(asio::buffer(buf),
+                                   [&](boost::system::error_code ec, std::size_t n) {
+                                     result = ec;
+                                     got = n;
+                                     done = true;
+                                     timer.cancel();
+                                   });
   run_until(ioc_, done, deadline + std::chrono::seconds(1));
+  ioc_.restart();
+  ioc_.poll();  // let the cancelled timer's handler run before `timer` goes away
   raw_.append(buf, got);
   if (result) {
-    if (result != beast::error::timeout) ended_ = true;  // closed: the stream is over
+    if (result != asio::error::operation_aborted) ended_ = true;  // closed: the stream is over
     return got > 0;
   }
   return true;

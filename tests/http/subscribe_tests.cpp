@@ -304,11 +304,13 @@ BOOST_AUTO_TEST_CASE(sixteen_publishers_with_duplicates_streams_get_exactly_the_
   auto c = make_client(server);
   const auto stats = get_stats(c);
   const auto stored = as_int(at(stats, "unique_processed"));
-  BOOST_TEST(stored == static_cast<std::int64_t>(gen.result().acked.size()));
   BOOST_TEST(as_int(at(stats, "duplicate_dropped")) > 0);
   BOOST_TEST(seqs_of(early_got) == iota(1, stored));
   BOOST_TEST(seqs_of(late_got) == iota(1, stored));
   check_same_as_events(c, early_got);
+  std::set<event_key> streamed;
+  for (auto const& e : early_got) streamed.insert(key_of(e));
+  for (auto const& k : gen.result().acked) BOOST_TEST(streamed.count(k) == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -370,8 +372,9 @@ BOOST_AUTO_TEST_CASE(kill9_then_resume_loses_nothing_acknowledged) {
   http_stream s(server.host(), server.port(), "/subscribe?after=0", false);
   gen.start();
   std::vector<json::object> got;
-  while (got.size() < 200)
+  for (int i = 0; i < 400 && got.size() < 200; ++i)
     if (auto e = s.next_event(5s)) got.push_back(std::move(*e));
+  BOOST_TEST_REQUIRE(got.size() >= 200u);
   server.kill9();
   gen.stop();
   const auto acked = gen.result().acked;

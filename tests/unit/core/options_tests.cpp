@@ -27,6 +27,8 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST((o.sync == agg::sync_mode::normal));
   BOOST_TEST(o.max_body == 16777216u);
   BOOST_TEST(o.max_batch == 10000u);
+  BOOST_TEST(o.max_subscribers == 10000u);
+  BOOST_TEST(o.subscriber_buffer == 4194304u);
   BOOST_TEST((o.level == agg::log_level::info));
 }
 
@@ -153,35 +155,44 @@ BOOST_AUTO_TEST_CASE(every_mistake_is_one_line_naming_the_flag) {
              "invalid value '+1' for --linger-ms: expected an integer from 0 to 10000");
   BOOST_TEST(error_of({"--max-batch", "1 "}) ==
              "invalid value '1 ' for --max-batch: expected an integer from 1 to 1000000");
+  BOOST_TEST(error_of({"--subscriber-buffer", "0"}) ==
+             "invalid value '0' for --subscriber-buffer: expected an integer from 1 to 4294967296");
+  BOOST_TEST(error_of({"--max-subscribers", "-1"}) ==
+             "invalid value '-1' for --max-subscribers: expected an integer from 0 to 1000000");
 }
 
 BOOST_AUTO_TEST_CASE(usage_lists_every_flag_with_its_default) {
   // Defaults come from the fields of agg::options, so this also checks that they match the
   // contract's "Running" table.
-  BOOST_TEST(std::string(agg::usage()) ==
-             "usage: aggregator [flags]\n"
-             "\n"
-             "Event Aggregator: idempotent HTTP event intake with durable SQLite storage.\n"
-             "Every flag is also read from the environment as AGG_<NAME> (e.g. AGG_PORT=9000,\n"
-             "AGG_QUEUE_CAPACITY=1024); the flag wins.\n"
-             "\n"
-             "  --host ADDR           address or host name to listen on (default 0.0.0.0)\n"
-             "  --port N              TCP port; 0 picks a free one (default 8080)\n"
-             "  --db PATH             SQLite file, created with its folder if missing (default "
-             "./data/events.db)\n"
-             "  --threads N           HTTP threads; 0 = one per core (default 0)\n"
-             "  --queue-capacity N    events the intake queue holds before 503 (default 65536)\n"
-             "  --batch-max N         most events per SQLite transaction (default 4096)\n"
-             "  --linger-ms N         after an idle spell, wait this long for a burst to fill a "
-             "batch; 0 never\n"
-             "                        waits (default 2)\n"
-             "  --sync normal|full    normal survives a process crash; full also power loss "
-             "(default normal)\n"
-             "  --max-body BYTES      largest request body, else 413 (default 16777216)\n"
-             "  --max-batch N         most events per request, else 413 (default 10000)\n"
-             "  --log-level LEVEL     least severe level written: debug, info, warn or error "
-             "(default info)\n"
-             "  -h [ --help ]         print this text and exit\n");
+  BOOST_TEST(
+      std::string(agg::usage()) ==
+      "usage: aggregator [flags]\n"
+      "\n"
+      "Event Aggregator: idempotent HTTP event intake with durable SQLite storage.\n"
+      "Every flag is also read from the environment as AGG_<NAME> (e.g. AGG_PORT=9000,\n"
+      "AGG_QUEUE_CAPACITY=1024); the flag wins.\n"
+      "\n"
+      "  --host ADDR               address or host name to listen on (default 0.0.0.0)\n"
+      "  --port N                  TCP port; 0 picks a free one (default 8080)\n"
+      "  --db PATH                 SQLite file, created with its folder if missing (default\n"
+      "                            ./data/events.db)\n"
+      "  --threads N               HTTP threads; 0 = one per core (default 0)\n"
+      "  --queue-capacity N        events the intake queue holds before 503 (default 65536)\n"
+      "  --batch-max N             most events per SQLite transaction (default 4096)\n"
+      "  --linger-ms N             after an idle spell, wait this long for a burst to fill a "
+      "batch; 0\n"
+      "                            never waits (default 2)\n"
+      "  --sync normal|full        normal survives a process crash; full also power loss (default "
+      "normal)\n"
+      "  --max-body BYTES          largest request body, else 413 (default 16777216)\n"
+      "  --max-batch N             most events per request, else 413 (default 10000)\n"
+      "  --max-subscribers N       open /subscribe streams, else 503 (default 10000)\n"
+      "  --subscriber-buffer BYTES bytes a stream may lag the live events before it ends "
+      "(overflow)\n"
+      "                            (default 4194304)\n"
+      "  --log-level LEVEL         least severe level written: debug, info, warn or error (default "
+      "info)\n"
+      "  -h [ --help ]             print this text and exit\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
