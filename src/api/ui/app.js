@@ -191,10 +191,11 @@
   }
 
   // ---- Chart: canvas, no library.
-  function niceMax(v) {
-    if (v <= 1) return 1;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+  // Grid step: the smallest of 1, 2, 5 x 10^k that cuts the range in at most 4 parts.
+  function niceStep(top) {
+    const raw = top / 4;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 5]) if (m * p >= raw) return m * p;
     return 10 * p;
   }
 
@@ -219,7 +220,9 @@
     const ph = h - pad.t - pad.b;
     let top = 0;
     for (const s of samples) top = Math.max(top, s.rx, s.dup);
-    const ymax = niceMax(top);
+    top = Math.max(top, 1);
+    const step = niceStep(top);
+    const ymax = step * Math.ceil(top / step - 1e-9);
     const x = (t) => pad.l + pw * (1 - (now - t) / WINDOW_MS);
     const y = (v) => pad.t + ph * (1 - v / ymax);
 
@@ -227,8 +230,8 @@
     ctx.lineWidth = 1;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
-    for (let i = 0; i <= 4; i++) {
-      const v = (ymax * i) / 4;
+    for (let i = 0; i * step <= ymax + 1e-9; i++) {
+      const v = i * step;
       const yy = Math.round(y(v)) + 0.5;
       ctx.strokeStyle = color('--line');
       ctx.beginPath();
