@@ -30,7 +30,8 @@ std::variant<endpoint, reply> route(http::verb method, std::string_view path) {
   else if (path == "/" || path == "/ui" || path.starts_with("/ui/"))
     ep = endpoint::page;  // an unknown file under /ui/ is the service's 404
   else
-    return error_reply(errc::not_found, "no such endpoint; see /publish, /events, /subscribe, /stats, /health");
+    return error_reply(errc::not_found,
+                       "no such endpoint; see /publish, /events, /subscribe, /stats, /health");
   if (!read) return not_allowed("GET, HEAD");
   return ep;
 }
