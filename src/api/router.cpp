@@ -23,8 +23,11 @@ std::variant<endpoint, reply> route(http::verb method, std::string_view path) {
     ep = endpoint::stats;
   else if (path == "/health")
     ep = endpoint::health;
+  else if (path == "/metrics")
+    ep = endpoint::metrics;
   else
-    return error_reply(errc::not_found, "no such endpoint; see /publish, /events, /stats, /health");
+    return error_reply(errc::not_found,
+                       "no such endpoint; see /publish, /events, /stats, /health, /metrics");
   if (!read) return not_allowed("GET, HEAD");
   return ep;
 }

@@ -10,7 +10,7 @@
 namespace agg::api {
 
 // What a request is for, once its method and path are known.
-enum class endpoint { publish, events, stats, health };
+enum class endpoint { publish, events, stats, health, metrics };
 
 // Pure: the endpoint for (method, path), or the 404 / 405 (with Allow) reply.
 // GET and HEAD are allowed on the read endpoints, POST on /publish.

@@ -18,6 +18,7 @@ class service final : public handler {
  public:
   struct settings {
     std::size_t max_batch = 10000;  // --max-batch: most events in one request
+    std::string db_file;            // --db when it is a SQLite file: its sizes go to /metrics
   };
 
   service(store::event_store& store, consumer::consumer& c, const std::atomic<bool>& shutting_down,
@@ -25,12 +26,14 @@ class service final : public handler {
 
   std::optional<reply> check_head(const request_head& head) override;
   void handle(request req, std::function<void(answer)> done) override;
-  void answered(boost::beast::http::status status, bool overloaded) noexcept override;
+  void answered(metrics::route route, boost::beast::http::status status,
+                bool overloaded) noexcept override;
 
  private:
   void events(std::string_view query, std::function<void(answer)> done);
   reply stats() const;
   reply health() const;
+  reply metrics_page() const;
 
   store::event_store& store_;
   consumer::consumer& consumer_;
@@ -38,6 +41,7 @@ class service final : public handler {
   publisher publisher_;
   const std::chrono::steady_clock::time_point started_;
   const std::string started_at_;
+  const std::string db_file_;
 };
 
 }  // namespace agg::api

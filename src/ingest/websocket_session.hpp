@@ -34,7 +34,8 @@ class websocket_session final : public queued_sink {
   boost::beast::websocket::stream<http_session::stream_type> ws_;
   server_context& ctx_;
   boost::beast::flat_buffer buffer_;
-  bool open_ = false;  // the handshake is done
+  bool open_ = false;                             // the handshake is done
+  metrics::route route_ = metrics::route::other;  // of the upgrade request
 };
 
 }  // namespace agg::ingest
