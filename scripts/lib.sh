@@ -2,11 +2,12 @@
 # Shared by the scripts in scripts/ and bench/ (sourced, not run): logging and the one way
 # this project installs Debian packages.
 
-# Debian packages that building the service, its tests and agg-load needs.
+# Debian packages that building the service, its tests and agg-load needs (prometheus: the
+# real Prometheus and promtool of the /metrics tests).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json1.81-dev
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
-                    libboost-url1.81-dev)
+                    libboost-url1.81-dev prometheus)
 
 agg_log() { printf '%s\n' "$*" >&2; }
 agg_die() { printf '%s: %s\n' "${AGG_SCRIPT:-agg}" "$*" >&2; exit 2; }
