@@ -10,8 +10,8 @@
 //
 // Labels: "env", "env-end", "sqlite", "nginx-single", "nginx-batch", "wrk-nginx", and per
 // build of the service ("current", and "baseline" with BENCH_BASELINE) "<build>/<step>"
-// for seed-single, seed-batch, single, wrk-single, fill-start, fill-middle, fill-end,
-// after-restart (agg-load or wrk results), "<build>/server-fresh" and
+// for seed-single, seed-batch, single, single-scraped, scrapes, wrk-single, fill-start,
+// fill-middle, fill-end, after-restart (agg-load or wrk results), "<build>/server-fresh" and
 // "<build>/server-restart" (spawn_unix_ns, ready_unix_ns, stop_ns, exit), "<build>/db"
 // (bytes); "command" lines (step, cmd) and "perf" lines (step, samples, command, self,
 // children: files of `perf report -t '|'` output) or one "perf-note" (note).
@@ -286,6 +286,17 @@ std::string report::results_table() const {
       "≥ 0.70 × nginx: " + verdict(single_ratio, 0.7) +
           "; p99 ≤ 5 ms: " + verdict(res(single, {"latency_ms", "p99"}), 5, true),
       check(single), cpu(single));
+  if (r_.has(run(b, "single-scraped"))) {
+    const std::string scraped = run(b, "single-scraped");
+    row("Same, while Prometheus scrapes GET /metrics every 1 s (" +
+            fixed(r_.num(run(b, "scrapes"), {"count"}), 0) + " scrapes in the whole run)",
+        commas(res(scraped, {"requests_per_s"})) + " events/s = " +
+            fixed(div(res(scraped, {"requests_per_s"}), res(single, {"requests_per_s"})), 3) +
+            " × unscraped; " + lat(scraped, {"p50", "p90", "p99"}),
+        "≥ 0.97 × unscraped: " +
+            verdict(div(res(scraped, {"requests_per_s"}), res(single, {"requests_per_s"})), 0.97),
+        check(scraped), cpu(scraped));
+  }
   if (r_.has(run(b, "wrk-single")))
     row("wrk → aggregator: single-event POSTs (20% duplicates), 1 thread, 64 conn, " + dur + " s",
         commas(res(run(b, "wrk-single"), {"requests_per_s"})) + " events/s = " +

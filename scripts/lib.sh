@@ -8,6 +8,11 @@ AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
                     libboost-url1.81-dev)
 
+# What the test suite needs beside the build (scripts/test): a real Prometheus and promtool for
+# the /metrics tests; curl and Python's websockets for /subscribe through third-party clients.
+# shellcheck disable=SC2034
+AGG_TEST_PACKAGES=(prometheus curl python3-websockets)
+
 # What the browser test of the live page (tests/browser, ctest label `external`) needs beside
 # the build: scripts/test installs them, scripts/run does not (the service needs no browser).
 # shellcheck disable=SC2034  # used by the scripts that source this file

@@ -16,7 +16,7 @@ namespace {
 
 // Serves until SIGTERM or SIGINT; returns the exit code.
 int serve(const agg::options& opts) {
-  agg::logger log(opts.level);
+  agg::logger log(opts.level, opts.log_format);
   agg::ingest::server http(opts, log);
   // The index and counters are rebuilt from the file here, before the port opens.
   auto store = agg::store::sqlite_store::open(opts.db, {opts.sync});
@@ -24,8 +24,9 @@ int serve(const agg::options& opts) {
                                    {opts.queue_capacity, opts.batch_max,
                                     std::chrono::milliseconds(opts.linger_ms), http.executor()},
                                    log);
-  agg::api::service service(*store, consumer, http.stopping(), http.executor(),
-                            {opts.max_batch, {opts.max_subscribers, opts.subscriber_buffer}});
+  agg::api::service service(
+      *store, consumer, http.stopping(), http.executor(),
+      {opts.max_batch, {opts.max_subscribers, opts.subscriber_buffer}, opts.db});
   http.listen(service);
   http.run();
 

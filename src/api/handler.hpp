@@ -2,6 +2,7 @@
 
 #include "api/responses.hpp"
 #include "api/stream.hpp"
+#include "core/metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/fields.hpp>
@@ -50,9 +51,11 @@ class handler {
   virtual void handle(request req, std::function<void(answer)> done) = 0;
 
   // Every answer the transport sends, also those it decided itself (malformed HTTP, limits),
-  // as its head is written: the counters hang on this. `overloaded`: a 503 that asks the
+  // as its head is written: the counters hang on this. `route`: metrics::route_of(the path),
+  // `other` when the request line could not be read. `overloaded`: a 503 that asks the
   // client to come back later (Retry-After).
-  virtual void answered(boost::beast::http::status status, bool overloaded) noexcept = 0;
+  virtual void answered(metrics::route route, boost::beast::http::status status,
+                        bool overloaded) noexcept = 0;
 
   // SIGTERM or SIGINT arrived (once, on an I/O thread): answer what is held waiting (long-polls)
   // now. The transport ends open streams itself.

@@ -11,7 +11,7 @@ namespace agg::api {
 
 // What a request is for, once its method and path are known.
 // `page`: the live page's static files, "/" and "/ui/..." (static_files.hpp).
-enum class endpoint { publish, events, subscribe, stats, health, page };
+enum class endpoint { publish, events, subscribe, stats, health, metrics, page };
 
 // Pure: the endpoint for (method, path), or the 404 / 405 (with Allow) reply.
 // GET and HEAD are allowed on the read endpoints and the page, POST on /publish, GET on

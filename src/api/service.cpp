@@ -1,11 +1,15 @@
 #include "api/service.hpp"
 
 #include "api/events_query.hpp"
+#include "api/metrics_page.hpp"
 #include "api/router.hpp"
 #include "api/static_files.hpp"
 #include "api/subscribe_query.hpp"
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 namespace agg::api {
 namespace {
@@ -27,6 +31,13 @@ std::optional<std::string_view> content_type_of(const http::fields& headers) {
   return ct->value();
 }
 
+// The size of a file; none when it does not exist (no WAL yet, or --db is not a file).
+std::optional<std::uint64_t> file_size(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || path == "-wal" || ::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
 }  // namespace
 
 service::service(store::event_store& store, consumer::consumer& c,
@@ -38,7 +49,8 @@ service::service(store::event_store& store, consumer::consumer& c,
       publisher_(c, store, shutting_down, s.max_batch),
       subscriptions_(store, std::move(ex), s.streams),
       started_(std::chrono::steady_clock::now()),
-      started_at_(format_utc_ms(std::chrono::system_clock::now())) {}
+      started_at_(format_utc_ms(std::chrono::system_clock::now())),
+      db_file_(std::move(s.db_file)) {}
 
 std::optional<reply> service::check_head(const request_head& head) {
   auto routed = route(head.method, path_of(head.target));
@@ -66,13 +78,23 @@ void service::handle(request req, std::function<void(answer)> done) {
       return done(health());
     case endpoint::page:
       return done(page_file(path_of(req.head.target), req.head.headers));
+    case endpoint::metrics:
+      return done(metrics_page());
   }
 }
 
-void service::answered(http::status status, bool overloaded) noexcept {
+void service::answered(metrics::route route, http::status status, bool overloaded) noexcept {
   const auto code = static_cast<unsigned>(status);
-  if (code >= 400 && code < 500) store_.count_rejected(1, 0);
-  if (overloaded) store_.count_rejected(0, 1);
+  auto& m = metrics::process();
+  m.requests(route, code).inc();
+  if (code >= 400 && code < 500) {
+    store_.count_rejected(1, 0);
+    m.rejected_invalid.inc();
+  }
+  if (overloaded) {
+    store_.count_rejected(0, 1);
+    m.rejected_overloaded.inc();
+  }
 }
 
 void service::stopping() noexcept {
@@ -134,6 +156,23 @@ reply service::page_file(std::string_view path, const http::fields* headers) {
     if (const auto h = headers->find(http::field::if_none_match); h != headers->end())
       if_none_match = h->value();
   return static_file_reply(*file, if_none_match);
+}
+
+reply service::metrics_page() const {
+  metrics_inputs in;
+  in.totals = store_.stats().totals;
+  in.queue_depth = consumer_.queue_depth();
+  in.queue_capacity = consumer_.queue_capacity();
+  in.store_up = store_.writable();
+  in.db_bytes = file_size(db_file_);
+  in.wal_bytes = file_size(db_file_ + "-wal");
+  in.process = metrics::read_process_figures();
+  in.version = AGG_VERSION;
+  in.sqlite_version = sqlite3_libversion();
+  reply r;
+  r.content_type = metrics_content_type;
+  r.body = metrics_text(metrics::process(), in);
+  return r;
 }
 
 reply service::health() const {

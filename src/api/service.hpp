@@ -20,6 +20,7 @@ class service final : public handler {
   struct settings {
     std::size_t max_batch = 10000;  // --max-batch: most events in one request
     subscriptions::settings streams;
+    std::string db_file;  // --db when it is a SQLite file: its sizes go to /metrics
   };
 
   // `ex`: the I/O threads (timers of streams and long-polls). Construct before the first
@@ -29,7 +30,8 @@ class service final : public handler {
 
   std::optional<reply> check_head(const request_head& head) override;
   void handle(request req, std::function<void(answer)> done) override;
-  void answered(boost::beast::http::status status, bool overloaded) noexcept override;
+  void answered(metrics::route route, boost::beast::http::status status,
+                bool overloaded) noexcept override;
   void stopping() noexcept override;
 
   const subscriptions& streams() const noexcept { return subscriptions_; }
@@ -42,6 +44,7 @@ class service final : public handler {
   reply health() const;
   // The live page's files (GET /, /ui/...), open also under --auth on.
   static reply page_file(std::string_view path, const boost::beast::http::fields* headers);
+  reply metrics_page() const;
 
   store::event_store& store_;
   consumer::consumer& consumer_;
@@ -50,6 +53,7 @@ class service final : public handler {
   subscriptions subscriptions_;
   const std::chrono::steady_clock::time_point started_;
   const std::string started_at_;
+  const std::string db_file_;
 };
 
 }  // namespace agg::api

@@ -58,18 +58,6 @@ std::size_t index(stream_transport t) {
 
 }  // namespace
 
-const char* to_string(stream_transport t) noexcept {
-  switch (t) {
-    case stream_transport::sse:
-      return "sse";
-    case stream_transport::websocket:
-      return "websocket";
-    case stream_transport::ndjson:
-      return "ndjson";
-  }
-  return "?";
-}
-
 struct subscriptions::subscriber {
   subscriber(topic_filter f, stream_transport t, std::int64_t from)
       : filter(std::move(f)), transport(t), position(from), last_sent(from) {}
@@ -271,6 +259,7 @@ void subscriptions::on_open(const std::shared_ptr<subscriber>& s,
     std::lock_guard sl(s->mu);
     s->sink = std::move(sink);
     s->last_message = clock::now();
+    metrics::process().subscribers(s->transport).add(1);
     if (s->transport == stream_transport::sse) s->sink->send(sse_retry());
   }
   read_history(s);
@@ -360,6 +349,7 @@ void subscriptions::on_closed(const std::shared_ptr<subscriber>& s) {
   std::lock_guard lk(mu_);
   std::lock_guard sl(s->mu);
   s->closed = true;
+  if (s->sink) metrics::process().subscribers(s->transport).sub(1);  // it was opened
   s->sink.reset();
   if (s->live) {
     s->live = false;

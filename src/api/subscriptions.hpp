@@ -2,6 +2,7 @@
 
 #include "api/handler.hpp"
 #include "api/subscribe_query.hpp"
+#include "core/metrics.hpp"
 #include "store/event_store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -19,10 +20,10 @@
 
 namespace agg::api {
 
-// How a stream is framed; the index of the per-transport counts.
-enum class stream_transport : std::uint8_t { sse = 0, websocket = 1, ndjson = 2 };
-inline constexpr std::size_t stream_transports = 3;
-const char* to_string(stream_transport t) noexcept;
+// How a stream is framed; the index of the per-transport counts (the agg_subscribers gauge's
+// label too).
+using stream_transport = metrics::transport;
+inline constexpr std::size_t stream_transports = metrics::transport_count;
 
 // The subscribe half of the service: live streams (/subscribe) and held /events pages
 // (long-poll), both driven by the store's commit notices and its pages, so a shared store's

@@ -114,6 +114,7 @@ void consumer::flush() {
 
   group_.clear();
   for (auto& job : jobs) group_.push_back({job->events, &job->results});
+  const auto commit_start = std::chrono::steady_clock::now();
   if (const auto ec = store_.commit(group_)) {
     if (!failure_logged_) {
       failure_logged_ = true;
@@ -126,6 +127,7 @@ void consumer::flush() {
       job->error = ec;
     }
   } else {
+    record_commit(jobs, commit_start);
     dup_lines_.clear();
     append_duplicate_lines(jobs, log_.enabled(log_level::info), log_.enabled(log_level::warn),
                            dup_lines_);
@@ -136,6 +138,26 @@ void consumer::flush() {
   // More may have been queued while this batch was written: look again without waiting for a
   // producer's wake-up (it may have seen wake_pending_ set and posted nothing).
   if (depth_.load(std::memory_order_acquire) > 0) wake();
+}
+
+void consumer::record_commit(const std::vector<std::shared_ptr<publish_job>>& jobs,
+                             std::chrono::steady_clock::time_point start) noexcept {
+  // One pass over the outcomes and a few atomic adds per transaction, on the writer thread.
+  std::uint64_t received = 0, stored = 0, conflicts = 0;
+  for (const auto& job : jobs) {
+    received += job->results.size();
+    for (const auto& r : job->results) {
+      stored += r.status == event_status::accepted;
+      conflicts += r.status == event_status::conflict;
+    }
+  }
+  auto& m = metrics::process();
+  m.events_received.inc(received);
+  m.events_stored.inc(stored);
+  m.events_duplicate.inc(received - stored);
+  m.events_conflict.inc(conflicts);
+  m.commit_events.observe(stored);
+  m.commit_duration.observe_since(start);
 }
 
 void consumer::complete(std::vector<std::shared_ptr<publish_job>>& jobs) {

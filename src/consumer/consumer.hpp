@@ -4,6 +4,7 @@
 #include "core/bounded_queue.hpp"
 #include "core/errc.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "store/event_store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -62,6 +63,9 @@ class consumer {
   void on_linger(std::uint64_t generation);  // write strand
   void flush();                              // write strand: commit batch_ and complete its jobs
   void complete(std::vector<std::shared_ptr<publish_job>>& jobs);
+  // After a successful commit: the event counters and the commit histograms of /metrics.
+  static void record_commit(const std::vector<std::shared_ptr<publish_job>>& jobs,
+                            std::chrono::steady_clock::time_point start) noexcept;
 
   const consumer_options opts_;
   logger& log_;

@@ -1,12 +1,42 @@
 #include "core/log.hpp"
 
+#include "core/clock.hpp"
+#include "core/json_text.hpp"
+
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <string>
 
 namespace agg {
 
-logger::logger(log_level min_level) : min_level_(min_level), thread_([this] { run(); }) {}
+namespace {
+
+// json format: a line logged by write()/always() starts with this byte, its level's letter
+// and its time stamp (24 bytes). Never part of a text line: append_field escapes control bytes.
+constexpr char stamp_mark = '\x1e';
+constexpr std::size_t stamp_size = 2 + 24;
+constexpr std::string_view level_letters = "diwe";
+
+std::string_view level_name(char letter) noexcept {
+  switch (letter) {
+    case 'd':
+      return "debug";
+    case 'w':
+      return "warn";
+    case 'e':
+      return "error";
+    default:
+      return "info";
+  }
+}
+
+}  // namespace
+
+logger::logger(log_level min_level, log_format format)
+    : min_level_(min_level), format_(format), thread_([this] { run(); }) {}
 
 logger::~logger() {
   {
@@ -26,16 +56,23 @@ void logger::write(log_level l, std::string_view line) {
 }
 
 void logger::write_lines(std::string_view lines) {
-  if (!lines.empty()) push(lines, {});
+  if (!lines.empty()) push(log_level::info, lines, {});
 }
 
 void logger::append(log_level l, std::string_view line) {
-  push(line, l == log_level::warn    ? " level=warn\n"
-             : l == log_level::error ? " level=error\n"
-                                     : "\n");
+  push(l, line,
+       l == log_level::warn    ? " level=warn\n"
+       : l == log_level::error ? " level=error\n"
+                               : "\n");
 }
 
-void logger::push(std::string_view text, std::string_view suffix) {
+void logger::push(log_level l, std::string_view text, std::string_view suffix) {
+  std::string stamp;
+  if (format_ == log_format::json) {
+    stamp.push_back(stamp_mark);
+    stamp.push_back(level_letters[static_cast<std::size_t>(l)]);
+    stamp += format_utc_ms(std::chrono::system_clock::now());
+  }
   bool was_empty;
   {
     std::lock_guard lk(mu_);
@@ -44,6 +81,7 @@ void logger::push(std::string_view text, std::string_view suffix) {
       return;
     }
     was_empty = pending_.empty();
+    pending_.append(stamp);
     pending_.append(text);
     pending_.append(suffix);
     ++generation_;
@@ -93,8 +131,81 @@ void logger::append_field(std::string& line, std::string_view key, std::string_v
   line.push_back('"');
 }
 
+void logger::append_json_line(std::string& out, std::string_view line, std::string_view ts,
+                              std::string_view level) {
+  const auto space = line.find(' ');
+  const std::string_view msg = line.substr(0, space);
+  std::string fields;
+  std::string value;
+  std::size_t i = space == std::string_view::npos ? line.size() : space;
+  while (i < line.size()) {
+    if (line[i] == ' ') {
+      ++i;
+      continue;
+    }
+    const auto eq = line.find('=', i);
+    if (eq == std::string_view::npos) break;  // not written by append_field: ignore the rest
+    const std::string_view key = line.substr(i, eq - i);
+    value.clear();
+    i = eq + 1;
+    if (i < line.size() && line[i] == '"') {
+      // append_field's quoting: \" and \\ escape themselves, \xHH a control byte.
+      for (++i; i < line.size() && line[i] != '"'; ++i) {
+        if (line[i] != '\\' || i + 1 >= line.size()) {
+          value.push_back(line[i]);
+        } else if (line[i + 1] == 'x' && i + 3 < line.size()) {
+          value.push_back(
+              static_cast<char>(std::stoi(std::string(line.substr(i + 2, 2)), nullptr, 16)));
+          i += 3;
+        } else {
+          value.push_back(line[++i]);
+        }
+      }
+      ++i;  // the closing quote
+    } else {
+      const auto end = std::min(line.find(' ', i), line.size());
+      value.assign(line.substr(i, end - i));
+      i = end;
+    }
+    if (key == "level") {
+      level = level_name(value.empty() ? 'i' : value[0]);
+      continue;
+    }
+    fields.push_back(',');
+    append_json_string(fields, key);
+    fields.push_back(':');
+    append_json_string(fields, value);
+  }
+  out += "{\"ts\":";
+  append_json_string(out, ts);
+  out += ",\"level\":";
+  append_json_string(out, level);
+  out += ",\"msg\":";
+  append_json_string(out, msg);
+  out += fields;
+  out += "}\n";
+}
+
+void logger::to_json(std::string_view text, std::string& out) {
+  // Lines of write_lines() carry no stamp: they take the previous line's time, level info.
+  std::string ts = format_utc_ms(std::chrono::system_clock::now());
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    char letter = 'i';
+    if (line.size() >= stamp_size && line[0] == stamp_mark) {
+      letter = line[1];
+      ts.assign(line.substr(2, stamp_size - 2));
+      line.remove_prefix(stamp_size);
+    }
+    if (!line.empty()) append_json_line(out, line, ts, level_name(letter));
+  }
+}
+
 void logger::run() {
   std::string batch;
+  std::string json;
   std::unique_lock lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] { return stop_ || !pending_.empty() || dropped_ > 0; });
@@ -106,6 +217,11 @@ void logger::run() {
     const std::uint64_t gen = generation_;
     const bool stopping = stop_;
     lk.unlock();
+    if (format_ == log_format::json) {
+      json.clear();
+      to_json(batch, json);
+      batch.swap(json);
+    }
     std::size_t off = 0;
     while (off < batch.size()) {
       const ssize_t n = ::write(STDERR_FILENO, batch.data() + off, batch.size() - off);

@@ -42,6 +42,11 @@ std::vector<flag> serve_flags(options& o) {
                               {"info", log_level::info},
                               {"warn", log_level::warn},
                               {"error", log_level::error}}),
+      choice_flag<log_format>("log-format", "FORMAT",
+                              "text (event key=value) or json (one object per line: ts, level, "
+                              "msg and the event's fields)",
+                              o.log_format,
+                              {{"text", log_format::text}, {"json", log_format::json}}),
   };
 }
 

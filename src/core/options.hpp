@@ -49,6 +49,9 @@ struct options {
   std::size_t subscriber_buffer = 4u << 20;
   // --log-level: least severe level written. Default info (duplicates are logged at info).
   log_level level = log_level::info;
+  // --log-format: text ("<event> key=value ...") or json (one object per line with ts, level,
+  // msg and the event's fields, for log shippers). Default text.
+  agg::log_format log_format = agg::log_format::text;
 };
 
 // Parses argv (without argv[0] and without a subcommand word, see split_command in

@@ -152,6 +152,17 @@ void http_session::on_read(boost::system::error_code ec, std::size_t) {
   handle();
 }
 
+void http_session::request_read() {
+  read_done_ = std::chrono::steady_clock::now();
+  route_ = parser_ && parser_->is_header_done() ? metrics::route_of(parser_->get().target())
+                                                : metrics::route::other;
+}
+
+void http_session::record_answer(http::status status, bool overloaded) {
+  ctx_.handler.answered(route_, status, overloaded);
+  metrics::process().request_duration(route_).observe_since(read_done_);
+}
+
 void http_session::on_read_error(boost::system::error_code ec) {
   reading_ = false;
   // The client went away or stalled: there is nobody to answer.
@@ -160,6 +171,7 @@ void http_session::on_read_error(boost::system::error_code ec) {
       ec == net::error::connection_reset || ec == net::error::eof)
     return close();
   // The rest of the request cannot be framed, so every error answer closes the connection.
+  request_read();
   api::reply r;
   if (ec == http::error::header_limit)
     r = api::error_reply(errc::header_too_large, "request line and headers exceed " +
@@ -174,6 +186,7 @@ void http_session::on_read_error(boost::system::error_code ec) {
 }
 
 void http_session::handle() {
+  request_read();
   auto& req = parser_->get();
   request_keep_alive_ = req.keep_alive();
   head_ = req.method() == http::verb::head;
@@ -200,7 +213,7 @@ void http_session::on_answer(api::answer a) {
 }
 
 void http_session::send(api::reply r) {
-  ctx_.handler.answered(r.status, r.retry_after > 0);
+  record_answer(r.status, r.retry_after > 0);
   const bool keep_alive = request_keep_alive_ && !r.close && !closing_ &&
                           !ctx_.shutting_down.load(std::memory_order_acquire);
   const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
@@ -219,7 +232,7 @@ void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::
 }
 
 void http_session::start_stream(api::stream_reply s) {
-  ctx_.handler.answered(s.status, false);
+  record_answer(s.status, false);
   // A stream is the connection's last answer: it ends when the client or the service leaves.
   out_ = serialize_stream_head(s, parser_->get().version(), false);
   sink_ = std::make_shared<chunked_sink>(shared_from_this(), stream_.get_executor(), std::move(s));
@@ -287,6 +300,8 @@ void http_session::stream_finished() {
 
 void http_session::upgrade(api::stream_reply s) {
   // The WebSocket session takes the socket and the upgrade request; this session ends here.
+  // It counts the request once the handshake is done; its time to the 101 is this session's.
+  metrics::process().request_duration(route_).observe_since(read_done_);
   std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(s))
       ->run(parser_->release());
 }

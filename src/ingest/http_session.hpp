@@ -70,6 +70,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void linger_close();
   void on_linger_read(boost::system::error_code ec, std::size_t);
   void close();
+  void request_read();
+  void record_answer(boost::beast::http::status status, bool overloaded);
 
   stream_type stream_;
   boost::beast::flat_buffer buffer_;
@@ -89,6 +91,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
   bool closing_ = false;  // shutdown asked: close after the current answer
   bool head_ = false;     // current request is HEAD: answer without a body
   bool request_keep_alive_ = true;
+  // The current request's route and when its last byte was read: agg_requests_total and
+  // agg_request_duration_seconds.
+  metrics::route route_ = metrics::route::other;
+  std::chrono::steady_clock::time_point read_done_;
 };
 
 }  // namespace agg::ingest

@@ -26,6 +26,7 @@ websocket_session::~websocket_session() {
 
 void websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
   auto self = std::static_pointer_cast<websocket_session>(shared_from_this());
+  route_ = metrics::route_of(upgrade.target());
   ctx_.add_session(this, [weak = std::weak_ptr<websocket_session>(self)](bool force) {
     auto s = weak.lock();
     if (!s) return;
@@ -51,7 +52,7 @@ void websocket_session::run(beast::http::request<beast::http::string_body> upgra
 
 void websocket_session::on_accept(boost::system::error_code ec) {
   if (ec) return peer_gone(ec);  // never opened: the endpoint hears on_closed only
-  ctx_.handler.answered(beast::http::status::switching_protocols, false);
+  ctx_.handler.answered(route_, beast::http::status::switching_protocols, false);
   open_ = true;
   if (ctx_.shutting_down.load(std::memory_order_acquire))
     end({}, websocket::close_code::going_away, "shutting down");

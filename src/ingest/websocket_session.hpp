@@ -37,6 +37,7 @@ class websocket_session final : public queued_sink {
   boost::beast::flat_buffer buffer_;
   bool open_ = false;                              // the handshake is done
   const std::vector<message>* writing_ = nullptr;  // strand: the batch write_messages got
+  metrics::route route_ = metrics::route::other;   // of the upgrade request
 };
 
 }  // namespace agg::ingest

@@ -30,6 +30,7 @@ class dedup_index {
 
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return mask_ + 1; }
+  std::size_t memory_bytes() const noexcept { return slots_ ? capacity() * sizeof(slot) : 0; }
   void reserve(std::size_t n);
 
  private:

@@ -2,12 +2,22 @@
 
 #include "core/clock.hpp"
 #include "core/errc.hpp"
+#include "core/metrics.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
 
 namespace agg::store {
+namespace {
+
+std::int64_t unix_ms_now() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, settings s) {
   return std::unique_ptr<sqlite_store>(new sqlite_store(path, s));
@@ -26,6 +36,7 @@ sqlite_store::sqlite_store(const std::string& path, settings s)
   rejected_invalid_ = rec.totals.rejected_invalid;
   rejected_overloaded_ = rec.totals.rejected_overloaded;
   for (const auto& [topic, n] : rec.topic_counts) topic_counts_.emplace(topic, n);
+  publish_index_size();
   for (std::size_t i = 0; i < std::max<std::size_t>(1, s.readers); ++i)
     readers_.push_back({boost::asio::make_strand(read_pool_.get_executor()),
                         std::make_unique<sqlite_reader>(path)});
@@ -56,6 +67,7 @@ boost::system::error_code sqlite_store::commit(std::span<const batch_entry> grou
     for (const auto& [topic, n] : topic_delta_) topic_counts_[topic] += n;
   }
   visible_seq_.store(last_seq_, std::memory_order_release);
+  publish_index_size();
   if (last_seq_ >= first_seq)
     for (const auto& l : listeners_) l({first_seq, last_seq_});
   return {};
@@ -111,9 +123,18 @@ boost::system::error_code sqlite_store::decide(const event& e, event_result& r, 
     r.seq = seq;
     r.status = scratch_key_.content_hash == e.content_hash ? event_status::duplicate
                                                            : event_status::conflict;
+    const auto age = unix_ms_now() - scratch_key_.received_ms;  // < 0: the clock stepped back
+    metrics::process().duplicate_age.observe(
+        static_cast<std::uint64_t>(std::max<std::int64_t>(age, 0)));
     return true;
   });
   return ec;
+}
+
+void sqlite_store::publish_index_size() noexcept {
+  auto& m = metrics::process();
+  m.dedup_entries.set(static_cast<std::int64_t>(index_.size()));
+  m.dedup_bytes.set(static_cast<std::int64_t>(index_.memory_bytes()));
 }
 
 void sqlite_store::read_page(page_query q, page_handler done) {

@@ -58,6 +58,7 @@ class sqlite_store final : public event_store {
   boost::system::error_code decide(const event& e, event_result& r, bool& found);
   counters with_rejected(counters c) const noexcept;
   void fail(const std::string& why);
+  void publish_index_size() noexcept;  // the dedup gauges of /metrics (writer thread)
 
   // Taken right after the writer opened the file (which creates it), before anything is read;
   // the first member, so it is released only after every connection has closed.

@@ -151,7 +151,11 @@ void sqlite_writer::prepare() {
                             "INSERT INTO events(seq, topic, event_id, timestamp, source, payload, "
                             "received_at, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   insert_block_ = statement(db_, "INSERT INTO key_blocks(first_seq, hashes) VALUES (?1, ?2)");
-  select_key_ = statement(db_, "SELECT topic, event_id, content_hash FROM events WHERE seq = ?1");
+  // received_at as Unix milliseconds, for agg_duplicate_age_seconds.
+  select_key_ = statement(db_,
+                          "SELECT topic, event_id, content_hash, CAST(round((julianday("
+                          "received_at) - 2440587.5) * 86400000.0) AS INTEGER) FROM events "
+                          "WHERE seq = ?1");
   upsert_topic_ = statement(db_,
                             "INSERT INTO topics(topic, count) VALUES (?1, ?2) "
                             "ON CONFLICT(topic) DO UPDATE SET count = count + excluded.count");
@@ -262,6 +266,7 @@ boost::system::error_code sqlite_writer::load_key(std::int64_t seq, stored_key& 
     out.topic.assign(select_key_.column_text(0));
     out.event_id.assign(select_key_.column_text(1));
     out.content_hash = static_cast<std::uint64_t>(select_key_.column_int(2));
+    out.received_ms = select_key_.column_int(3);
   } else {
     // The in-memory index points only at stored rows: a missing one means a corrupt file.
     ec = check(rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, db_, "load key", &error_);

@@ -21,6 +21,7 @@ struct stored_key {
   std::string topic;
   std::string event_id;
   std::uint64_t content_hash = 0;
+  std::int64_t received_ms = 0;  // received_at in Unix milliseconds
 };
 
 // What start-up recovers from the file before the first request.

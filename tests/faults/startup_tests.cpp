@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_exits_0) {
   BOOST_TEST(r.exit.clean());
   for (const char* flag :
        {"--host", "--port", "--db", "--threads", "--queue-capacity", "--batch-max", "--linger-ms",
-        "--sync", "--max-body", "--max-batch", "--log-level"})
+        "--sync", "--max-body", "--max-batch", "--log-level", "--log-format"})
     BOOST_TEST(r.output.find(flag) != std::string::npos, flag);
 }
 

@@ -186,15 +186,17 @@ void server_process::start() {
   pid_ = child;
   reader_ = std::thread([this, fd = pipe_fds[0]] { reader_loop(fd); });
 
-  // Wait for the complete `listening ... port=<p>` line.
-  static std::regex const listening_re(R"(listening host=(\S+) port=(\d+)[^\n]*\n)");
+  // Wait for the complete `listening ... port=<p>` line (or its --log-format json form).
+  static std::regex const listening_re(
+      R"re(listening host=(\S+) port=(\d+)[^\n]*\n|"msg":"listening","host":"([^"]+)","port":"(\d+)"[^\n]*\n)re");
   std::unique_lock lock(mu_);
   std::string seen_host, seen_port;
   bool const ok = cv_.wait_for(lock, config_.start_timeout, [&] {
     std::smatch m;
     if (std::regex_search(log_, m, listening_re)) {
-      seen_host = m[1].str();
-      seen_port = m[2].str();
+      const int h = m[1].matched ? 1 : 3;
+      seen_host = m[h].str();
+      seen_port = m[h + 1].str();
       return true;
     }
     return reader_eof_;

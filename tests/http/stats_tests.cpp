@@ -17,28 +17,6 @@ std::int64_t rejected(json::object const& stats, char const* which) {
   return as_int(at(as_object(at(stats, "rejected")), which));
 }
 
-// Publishes a fixed mix over three topics: 6 unique, 3 duplicates, 1 of them a conflict.
-void publish_mix(http_client& c) {
-  check_publish(
-      c.post_json("/publish", array_body({make_event("zeta", "1"), make_event("alpha", "1"),
-                                          make_event("mid", "1"), make_event("zeta", "2")})),
-      4, 4, 0,
-      {{"zeta", "1", "accepted"},
-       {"alpha", "1", "accepted"},
-       {"mid", "1", "accepted"},
-       {"zeta", "2", "accepted"}});
-  check_publish(
-      c.post_json("/publish", array_body({make_event("zeta", "1"), make_event("mid", "2"),
-                                          make_event("alpha", "1", {{"n", 2}}),
-                                          make_event("mid", "3"), make_event("mid", "2")})),
-      5, 2, 3,
-      {{"zeta", "1", "duplicate"},
-       {"mid", "2", "accepted"},
-       {"alpha", "1", "conflict"},
-       {"mid", "3", "accepted"},
-       {"mid", "2", "duplicate"}});
-}
-
 expected_stats const mix_stats{9, 6, 3, 1, {{"alpha", 1}, {"mid", 3}, {"zeta", 2}}};
 
 }  // namespace

@@ -164,4 +164,27 @@ inline std::vector<event_key> keys_of(std::vector<json::object> const& events) {
   return out;
 }
 
+// Publishes a fixed mix over three topics in two requests: 9 received, 6 unique, 3 duplicates
+// (one within its request), 1 of them a conflict.
+inline void publish_mix(http_client& c) {
+  check_publish(
+      c.post_json("/publish", array_body({make_event("zeta", "1"), make_event("alpha", "1"),
+                                          make_event("mid", "1"), make_event("zeta", "2")})),
+      4, 4, 0,
+      {{"zeta", "1", "accepted"},
+       {"alpha", "1", "accepted"},
+       {"mid", "1", "accepted"},
+       {"zeta", "2", "accepted"}});
+  check_publish(
+      c.post_json("/publish", array_body({make_event("zeta", "1"), make_event("mid", "2"),
+                                          make_event("alpha", "1", {{"n", 2}}),
+                                          make_event("mid", "3"), make_event("mid", "2")})),
+      5, 2, 3,
+      {{"zeta", "1", "duplicate"},
+       {"mid", "2", "accepted"},
+       {"alpha", "1", "conflict"},
+       {"mid", "3", "accepted"},
+       {"mid", "2", "duplicate"}});
+}
+
 }  // namespace agg::test

@@ -129,6 +129,11 @@ BOOST_AUTO_TEST_CASE(environment_names) {
   BOOST_TEST(error_of({}, {"AGG_LOG_LEVEL=loud"}) ==
              "invalid value 'loud' for --log-level: expected debug, info, warn or error");
   BOOST_TEST(error_of({"--log-level", "info"}, {"AGG_LOG_LEVEL=loud"}) == "no error");
+  BOOST_TEST(
+      (parse_options({}, {"AGG_LOG_FORMAT=json"}, help).log_format == agg::log_format::json));
+  BOOST_TEST((parse_options({}, {}, help).log_format == agg::log_format::text));
+  BOOST_TEST(error_of({"--log-format", "xml"}) ==
+             "invalid value 'xml' for --log-format: expected text or json");
 }
 
 BOOST_AUTO_TEST_CASE(every_mistake_is_one_line_naming_the_flag) {
@@ -192,6 +197,9 @@ BOOST_AUTO_TEST_CASE(usage_lists_every_flag_with_its_default) {
       "                            (default 4194304)\n"
       "  --log-level LEVEL         least severe level written: debug, info, warn or error (default "
       "info)\n"
+      "  --log-format FORMAT       text (event key=value) or json (one object per line: ts, level, "
+      "msg and\n"
+      "                            the event's fields) (default text)\n"
       "  -h [ --help ]             print this text and exit\n");
 }
 

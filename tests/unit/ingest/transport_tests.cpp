@@ -78,7 +78,7 @@ class test_handler final : public api::handler {
     done(std::move(s));
   }
 
-  void answered(bhttp::status status, bool) noexcept override {
+  void answered(metrics::route, bhttp::status status, bool) noexcept override {
     if (status == bhttp::status::switching_protocols) ++answered_101;
   }
 };
