@@ -82,6 +82,8 @@ void service::events(std::string_view query, std::function<void(answer)> done) {
 }
 
 reply service::stats() const {
+  if (!store_.readable())
+    return error_reply(errc::unavailable, "the store is unreachable: " + store_.failure());
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   stats_snapshot s;
