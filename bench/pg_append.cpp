@@ -51,7 +51,7 @@ void must(PGconn* c, PGresult* r) {
 PGconn* connect(const std::string& uri) {
   PGconn* c = PQconnectdb(uri.c_str());
   if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
-  must(c, PQexec(c, "SET synchronous_commit = on"));
+  must(c, PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning"));
   return c;
 }
 

@@ -546,7 +546,7 @@ std::string report::postgres_section() const {
       }
       cpu += res(l, {"server", "cpu_us_per_event"}).value_or(0);
       if (const opt p = res(l, {"latency_ms", "p99"}))
-        lat += std::string(lat.empty() ? "" : " / ") + fixed(res(l, {"latency_ms", "p50"}), 2) +
+        lat += std::string(lat.empty() ? "" : "; ") + fixed(res(l, {"latency_ms", "p50"}), 2) +
                " / " + fixed(p, 2) + " ms";
     }
     const opt total = any ? opt(eps) : std::nullopt;
