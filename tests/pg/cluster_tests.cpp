@@ -70,7 +70,7 @@ void record(const http_response& r, client_log& log) {
 
 BOOST_AUTO_TEST_SUITE(pg_cluster)
 
-// Three nodes, twelve publishers, the same 2,000 keys from each in a different order and
+// Three nodes, eight publishers, the same 2,000 keys from each in a different order and
 // batching: every key stored once with one seq, seqs exactly 1..2000, the same counters and
 // pages on every node.
 BOOST_AUTO_TEST_CASE(three_nodes_one_dedup_one_sequence_one_set_of_counters) {
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(three_nodes_one_dedup_one_sequence_one_set_of_counters) {
   log_on_failure guard(*nodes[0]);
 
   constexpr int keys = 2000;
-  constexpr int clients = 12;
+  constexpr int clients = 8;
   std::vector<json::object> events;
   for (int i = 0; i < keys; ++i)
     events.push_back(make_event("topic." + std::to_string(i % 4), "e" + std::to_string(i)));
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(three_nodes_one_dedup_one_sequence_one_set_of_counters) {
         std::vector<json::object> order;
         for (std::size_t i = 0; i < keys; ++i) order.push_back(events[(start + i) % keys]);
         if (t % 2) std::reverse(order.begin(), order.end());
-        const std::size_t limit = batch == 1 ? 200 : keys;  // single events: a sample
+        const std::size_t limit = batch == 1 ? 100 : keys;  // single events: a sample
         for (std::size_t i = 0; i < limit; i += batch) {
           std::vector<json::object> part(
               order.begin() + static_cast<std::ptrdiff_t>(i),
