@@ -65,13 +65,20 @@ constexpr const char* lookup_sql =
     "SELECT k.topic, k.event_id, e.seq, e.content_hash "
     "FROM unnest($1::text[], $2::text[]) AS k(topic, event_id) "
     "JOIN agg_events e ON e.topic = k.topic AND e.event_id = k.event_id";
-constexpr const char* insert_sql =
-    "INSERT INTO agg_events(seq, topic, event_id, timestamp, source, payload, received_at, "
-    "content_hash) SELECT s, t, i, ts, src, p, $7, h FROM unnest($1::bigint[], $2::text[], "
-    "$3::text[], $4::text[], $5::text[], $6::text[], $8::bigint[]) AS u(s, t, i, ts, src, p, h)";
-constexpr const char* topics_sql =
-    "INSERT INTO agg_topics(topic, count) SELECT * FROM unnest($1::text[], $2::bigint[]) "
-    "ON CONFLICT (topic) DO UPDATE SET count = agg_topics.count + excluded.count";
+// A group with new events: the events, the topic counts and the counters in one statement
+// (one round trip under the lock), and the notice every node's monitor gets at COMMIT: its
+// subscribers may read up to the new last seq.
+constexpr const char* write_sql =
+    "WITH e AS (INSERT INTO agg_events(seq, topic, event_id, timestamp, source, payload, "
+    "received_at, content_hash) SELECT s, t, i, ts, src, p, $7, h FROM unnest($1::bigint[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::bigint[]) "
+    "AS u(s, t, i, ts, src, p, h)), "
+    "c AS (INSERT INTO agg_topics(topic, count) SELECT * FROM unnest($9::text[], $10::bigint[]) "
+    "ON CONFLICT (topic) DO UPDATE SET count = agg_topics.count + excluded.count) "
+    "UPDATE agg_counters SET last_seq = $11::bigint, received = received + $12, "
+    "unique_processed = unique_processed + $13, duplicate_dropped = duplicate_dropped + $14, "
+    "conflicts = conflicts + $15 WHERE id = 1 RETURNING pg_notify('agg_commit', $11::bigint::text)";
+// A group of duplicates only.
 constexpr const char* counters_sql =
     "UPDATE agg_counters SET last_seq = $1, received = received + $2, "
     "unique_processed = unique_processed + $3, duplicate_dropped = duplicate_dropped + $4, "
@@ -90,9 +97,8 @@ std::string text_at(PGresult* r, int row, int col) {
   return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
 }
 
-std::int64_t read_last_seq(pg_connection& c, bool& ok, bool for_update = false) {
-  auto r = c.exec(for_update ? "SELECT last_seq FROM agg_counters WHERE id = 1 FOR UPDATE"
-                             : "SELECT last_seq FROM agg_counters WHERE id = 1");
+std::int64_t read_last_seq(pg_connection& c, bool& ok) {
+  auto r = c.exec("SELECT last_seq FROM agg_counters WHERE id = 1");
   ok = r && PQntuples(r.get()) == 1;
   return ok ? int_at(r.get(), 0, 0) : 0;
 }
@@ -198,11 +204,11 @@ boost::system::error_code pg_store::write_group(std::span<const batch_entry> gro
     db.rollback();
     return make_error_code(errc::unavailable);
   };
-  if (!db.run("BEGIN")) return failed();
-  // The turn of this commit across all nodes: held until COMMIT.
-  bool ok = false;
-  std::int64_t next = read_last_seq(db, ok, true);
-  if (!ok) return failed();
+  // The turn of this commit across all nodes: held until COMMIT. (One round trip: every
+  // statement here runs while all nodes wait for the lock.)
+  auto locked = db.exec("BEGIN; SELECT last_seq FROM agg_counters WHERE id = 1 FOR UPDATE");
+  if (!locked || PQntuples(locked.get()) != 1) return failed();
+  std::int64_t next = int_at(locked.get(), 0, 0);
 
   // Stored copies of the group's keys; authoritative while the counter row is locked.
   topics_ = "{";
@@ -262,33 +268,31 @@ boost::system::error_code pg_store::write_group(std::span<const batch_entry> gro
     }
   }
   const std::string last = std::to_string(next);
-  if (delta.unique_processed > 0) {
-    for (auto* s : {&seqs_, &topics_, &ids_, &timestamps_, &sources_, &payloads_, &hashes_})
-      *s += '}';
-    const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
-    if (!db.run(insert_sql,
-                {seqs_.c_str(), topics_.c_str(), ids_.c_str(), timestamps_.c_str(),
-                 sources_.c_str(), payloads_.c_str(), received_at.c_str(), hashes_.c_str()}))
-      return failed();
-    topics_ = "{";
-    std::string counts = "{";
-    for (const auto& [topic, n] : topic_delta) {
-      append_array_element(topics_, topic);
-      append_array_element(counts, std::to_string(n));
-    }
-    topics_ += '}';
-    counts += '}';
-    if (!db.run(topics_sql, {topics_.c_str(), counts.c_str()})) return failed();
-    // Delivered at COMMIT to every node's monitor: their subscribers read up to `last`.
-    if (!db.run("SELECT pg_notify('agg_commit', $1)", {last.c_str()})) return failed();
-  }
   const std::string received = std::to_string(delta.received);
   const std::string unique = std::to_string(delta.unique_processed);
   const std::string dropped = std::to_string(delta.duplicate_dropped);
   const std::string conflicts = std::to_string(delta.conflicts);
-  if (!db.run(counters_sql,
-              {last.c_str(), received.c_str(), unique.c_str(), dropped.c_str(), conflicts.c_str()}))
+  if (delta.unique_processed > 0) {
+    for (auto* s : {&seqs_, &topics_, &ids_, &timestamps_, &sources_, &payloads_, &hashes_})
+      *s += '}';
+    const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
+    std::string names = "{";
+    std::string counts = "{";
+    for (const auto& [topic, n] : topic_delta) {
+      append_array_element(names, topic);
+      append_array_element(counts, std::to_string(n));
+    }
+    names += '}';
+    counts += '}';
+    if (!db.run(write_sql, {seqs_.c_str(), topics_.c_str(), ids_.c_str(), timestamps_.c_str(),
+                            sources_.c_str(), payloads_.c_str(), received_at.c_str(),
+                            hashes_.c_str(), names.c_str(), counts.c_str(), last.c_str(),
+                            received.c_str(), unique.c_str(), dropped.c_str(), conflicts.c_str()}))
+      return failed();
+  } else if (!db.run(counters_sql, {last.c_str(), received.c_str(), unique.c_str(), dropped.c_str(),
+                                    conflicts.c_str()})) {
     return failed();
+  }
   committing = true;
   auto done = db.exec("COMMIT");
   // A transaction that failed underneath "commits" as ROLLBACK.

@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(listeners_hear_every_nodes_commits_in_order_once) {
 
   request_events r1({"a", "b", "c"});
   std::vector<store::batch_entry> g1{r1.entry()};
-  BOOST_TEST_REQUIRE(!a->commit(g1));
+  BOOST_TEST_REQUIRE(!a->commit(g1), a->failure());
   BOOST_TEST(r1.results[0].seq == 1);
   BOOST_TEST(r1.results[2].seq == 3);
   // Node B hears of node A's commit through the database, well within 1 s.
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(listeners_hear_every_nodes_commits_in_order_once) {
   request_events r2({"b", "d"});  // b: a duplicate stored through node A
   request_events r3({"e", "d"});  // d again in the same group: a duplicate of r2's copy
   std::vector<store::batch_entry> g2{r2.entry(), r3.entry()};
-  BOOST_TEST_REQUIRE(!b->commit(g2));
+  BOOST_TEST_REQUIRE(!b->commit(g2), b->failure());
   BOOST_TEST((r2.results[0].status == agg::event_status::duplicate && r2.results[0].seq == 2));
   BOOST_TEST((r2.results[1].status == agg::event_status::accepted && r2.results[1].seq == 4));
   BOOST_TEST((r3.results[0].status == agg::event_status::accepted && r3.results[0].seq == 5));
