@@ -163,6 +163,7 @@ class report {
   std::string results_table() const;
   std::string before_after_table() const;
   std::string profile_section() const;
+  std::string postgres_section() const;
   std::string document() const;
 
  private:
@@ -541,6 +542,52 @@ std::string report::profile_section() const {
   return o.str();
 }
 
+// Several nodes on PostgreSQL (issue 12): scripts/bench's measure_postgres.
+std::string report::postgres_section() const {
+  if (!r_.has("pg/bare")) return {};
+  const opt bare = res("pg/bare", {"events_per_s"});
+  const auto row = [&](const std::string& name, std::initializer_list<std::string> labels) {
+    double eps = 0, cpu = 0;
+    bool any = false;
+    std::string lat;
+    for (const auto& l : labels) {
+      if (const opt e = res(l, {"events_per_s"})) {
+        eps += *e;
+        any = true;
+      }
+      cpu += res(l, {"server", "cpu_us_per_event"}).value_or(0);
+      if (const opt p = res(l, {"latency_ms", "p99"}))
+        lat += std::string(lat.empty() ? "" : "; ") + fixed(res(l, {"latency_ms", "p50"}), 2) +
+               " / " + fixed(p, 2) + " ms";
+    }
+    const opt total = any ? opt(eps) : std::nullopt;
+    return "| " + name + " | " + commas(total) + " | " + (lat.empty() ? "—" : lat) + " | " +
+           fixed(div(total, bare), 2) + " | " +
+           (cpu > 0 ? fixed(cpu / static_cast<double>(labels.size()), 1) : "—") + " |\n";
+  };
+  std::ostringstream o;
+  o << "## Several nodes on PostgreSQL\n\n"
+    << "A throw-away PostgreSQL 15 on this machine (default settings, `fsync` on, TCP on "
+       "127.0.0.1), one database per row. The bare loader (`bench-pg-append`) inserts new rows "
+       "into a table shaped like `agg_events` the way the store does (counter-row lock, one "
+       "`INSERT ... SELECT FROM unnest` per 1,000 rows, synchronous commit): the engine's "
+       "ceiling for this schema. The service rows send 20% duplicates through agg-load; two "
+       "nodes run two agg-load processes at once (half the connections each; rates summed, "
+       "latencies per node). Everything shares the same cores.\n\n"
+    << "| Workload | events/s | latency p50 / p99 | × bare libpq | server CPU µs/event |\n"
+    << "|---|---|---|---|---|\n"
+    << "| bare libpq, transactions of 1000, 1 connection | " << commas(bare)
+    << " | — | 1.00 | — |\n"
+    << row("1 node, batches of 1000, 4 connections", {"pg/one-batch"})
+    << row("1 node, single events, 64 connections", {"pg/one-single"})
+    << row("2 nodes, batches of 1000, 2 + 2 connections", {"pg/two-batch-a", "pg/two-batch-b"})
+    << row("2 nodes, single events, 32 + 32 connections", {"pg/two-single-a", "pg/two-single-b"})
+    << "\n"
+    << check("pg/one-batch") << " (1 node, batches); " << check("pg/one-single")
+    << " (1 node, single events).\n\n";
+  return o.str();
+}
+
 std::string report::document() const {
   const auto env = [&](std::string_view k) { return r_.str("env", {k}); };
   const bool quick = env("mode") == "quick";
@@ -587,7 +634,7 @@ Latencies are those agg-load (or wrk, with `--latency`) measured per request.
          "memory.\n\n"
       << ba << "\n";
   }
-  d << profile_section()
+  d << postgres_section() << profile_section()
     << "\n## Commands\n\nExactly as run (`$TMP` is the script's temporary folder):\n\n```\n";
   for (const auto& c : r_.commands())
     d << "# " << c.at("step").as_string().c_str() << "\n"

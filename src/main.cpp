@@ -3,6 +3,7 @@
 #include "consumer/consumer.hpp"
 #include "core/options.hpp"
 #include "ingest/server.hpp"
+#include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <csignal>
@@ -14,12 +15,18 @@ extern char** environ;
 
 namespace {
 
+// --db: a PostgreSQL URI is the shared store of several nodes, anything else a SQLite file.
+std::unique_ptr<agg::store::event_store> open_store(const agg::options& opts) {
+  if (agg::store::is_postgres_uri(opts.db)) return agg::store::pg_store::open(opts.db, {});
+  return agg::store::sqlite_store::open(opts.db, {opts.sync});
+}
+
 // Serves until SIGTERM or SIGINT; returns the exit code.
 int serve(const agg::options& opts) {
   agg::logger log(opts.level, opts.log_format);
   agg::ingest::server http(opts, log);
-  // The index and counters are rebuilt from the file here, before the port opens.
-  auto store = agg::store::sqlite_store::open(opts.db, {opts.sync});
+  // SQLite: the index and counters are rebuilt from the file here, before the port opens.
+  auto store = open_store(opts);
   agg::consumer::consumer consumer(*store,
                                    {opts.queue_capacity, opts.batch_max,
                                     std::chrono::milliseconds(opts.linger_ms), http.executor()},

@@ -136,6 +136,8 @@ answer service::subscribe(const request_head& head) {
 }
 
 reply service::stats() const {
+  if (!store_.readable())
+    return error_reply(errc::unavailable, "the store is unreachable: " + store_.failure());
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   stats_snapshot s;

@@ -22,7 +22,8 @@ struct options {
   std::string host = "0.0.0.0";
   // --port: TCP port. Default 8080; 0 picks a free port, printed in the `listening` line.
   std::uint16_t port = 8080;
-  // --db: SQLite file, created with its folder if missing. Default "./data/events.db".
+  // --db: SQLite file, created with its folder if missing, or a PostgreSQL URI (postgresql://
+  // or postgres://) shared by several nodes. Default "./data/events.db".
   std::string db = "./data/events.db";
   // --threads: HTTP threads. Default 0 = one per core.
   unsigned threads = 0;

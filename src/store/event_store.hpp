@@ -93,6 +93,9 @@ class event_store {
 
   // Whether writes are accepted now (cheap: checked for every submitted request).
   virtual bool writable() const noexcept = 0;
+  // Whether /stats and pages can be read now. SQLite: always (reads outlive a failed write);
+  // PostgreSQL: while the server is reachable.
+  virtual bool readable() const noexcept { return true; }
   // Empty while writes are accepted; otherwise why not.
   virtual std::string failure() const = 0;
 

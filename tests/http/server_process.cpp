@@ -129,7 +129,8 @@ void server_process::start() {
     instance_ = "agg-test-" + std::to_string(::getpid()) + "-" + std::to_string(++instances);
     args = {config_.launcher, "run", instance_, dir().string()};
   }
-  args.insert(args.end(), {"--host", host_, "--port", "0", "--db", db_path().string()});
+  args.insert(args.end(), {"--host", host_, "--port", "0", "--db",
+                           config_.db.empty() ? db_path().string() : config_.db});
   args.insert(args.end(), config_.args.begin(), config_.args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -79,6 +79,8 @@ struct server_config {
   std::chrono::milliseconds start_timeout{15000};
   // How long terminate() waits for the exit after SIGTERM before using SIGKILL.
   std::chrono::milliseconds stop_timeout{30000};
+  // --db instead of <dir>/events.db, e.g. a postgresql:// URI shared by several servers.
+  std::string db{};
   // Path of the binary; defaults to AGG_BINARY from the build.
   std::string binary{};
   // The launcher of container mode (see above); defaults to $AGG_TEST_LAUNCHER, empty = none.

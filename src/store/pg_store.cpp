@@ -1,0 +1,527 @@
+#include "store/pg_store.hpp"
+
+#include "store/pg_connection.hpp"
+
+#include "core/clock.hpp"
+#include "core/errc.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <stdexcept>
+
+namespace agg::store {
+namespace {
+
+// Key of the advisory lock that serialises schema creation ("AGG1", as SQLite's application_id).
+constexpr const char* schema_lock = "SELECT pg_advisory_xact_lock(1095190321)";
+constexpr const char* application = "event-aggregator";
+constexpr const char* schema_version = "1";
+
+// Names carry the agg_ prefix so the tables can share a database (and its public schema) with
+// other applications; agg_meta tells our tables from foreign ones of the same names.
+constexpr const char* schema = R"sql(
+CREATE TABLE agg_meta(key text PRIMARY KEY, value text NOT NULL);
+COMMENT ON TABLE agg_meta IS 'Event Aggregator: application and schema_version of these agg_ tables; nodes refuse a database whose agg_ tables lack it';
+INSERT INTO agg_meta VALUES ('application', 'event-aggregator'), ('schema_version', '1');
+CREATE TABLE agg_events(
+  seq          bigint PRIMARY KEY,
+  topic        text NOT NULL,
+  event_id     text NOT NULL,
+  timestamp    text NOT NULL,
+  source       text NOT NULL,
+  payload      text NOT NULL,
+  received_at  text NOT NULL,
+  content_hash bigint NOT NULL,
+  CONSTRAINT agg_events_key UNIQUE (topic, event_id));
+COMMENT ON TABLE agg_events IS 'Event Aggregator: every stored event once; (topic, event_id) is the identity shared by all nodes';
+COMMENT ON COLUMN agg_events.seq IS 'assigned as agg_counters.last_seq + 1, ... under the counter row lock: unique, gap-free, visible in ascending order';
+COMMENT ON COLUMN agg_events.timestamp IS 'exactly as the publisher sent it';
+COMMENT ON COLUMN agg_events.payload IS 'compact JSON text';
+COMMENT ON COLUMN agg_events.content_hash IS 'hash of (timestamp, source, payload as a JSON value): a duplicate with another hash is a conflict';
+CREATE INDEX agg_events_by_topic ON agg_events(topic, seq);
+CREATE TABLE agg_counters(
+  id                  int PRIMARY KEY CHECK (id = 1),
+  last_seq            bigint NOT NULL,
+  received            bigint NOT NULL,
+  unique_processed    bigint NOT NULL,
+  duplicate_dropped   bigint NOT NULL,
+  conflicts           bigint NOT NULL,
+  rejected_invalid    bigint NOT NULL,
+  rejected_overloaded bigint NOT NULL);
+COMMENT ON TABLE agg_counters IS 'Event Aggregator: the /stats counters of all nodes; every commit locks this row first, which orders commits and seqs';
+INSERT INTO agg_counters VALUES (1, 0, 0, 0, 0, 0, 0, 0);
+CREATE TABLE agg_topics(topic text PRIMARY KEY, count bigint NOT NULL);
+COMMENT ON TABLE agg_topics IS 'Event Aggregator: stored events per topic, changed with the events';
+)sql";
+
+// The stored copies of a group's keys (a key repeated in the group repeats its row: harmless,
+// and cheaper than DISTINCT over thousands of keys).
+constexpr const char* lookup_sql =
+    "SELECT k.topic, k.event_id, e.seq, e.content_hash "
+    "FROM unnest($1::text[], $2::text[]) AS k(topic, event_id) "
+    "JOIN agg_events e ON e.topic = k.topic AND e.event_id = k.event_id";
+// A group with new events: the events, the topic counts and the counters in one statement
+// (one round trip under the lock), and the notice every node's monitor gets at COMMIT: its
+// subscribers may read up to the new last seq.
+constexpr const char* write_sql =
+    "WITH e AS (INSERT INTO agg_events(seq, topic, event_id, timestamp, source, payload, "
+    "received_at, content_hash) SELECT s, t, i, ts, src, p, $7, h FROM unnest($1::bigint[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::bigint[]) "
+    "AS u(s, t, i, ts, src, p, h)), "
+    "c AS (INSERT INTO agg_topics(topic, count) SELECT * FROM unnest($9::text[], $10::bigint[]) "
+    "ON CONFLICT (topic) DO UPDATE SET count = agg_topics.count + excluded.count) "
+    "UPDATE agg_counters SET last_seq = $11::bigint, received = received + $12, "
+    "unique_processed = unique_processed + $13, duplicate_dropped = duplicate_dropped + $14, "
+    "conflicts = conflicts + $15 WHERE id = 1 RETURNING pg_notify('agg_commit', $11::bigint::text)";
+// A group of duplicates only.
+constexpr const char* counters_sql =
+    "UPDATE agg_counters SET last_seq = $1, received = received + $2, "
+    "unique_processed = unique_processed + $3, duplicate_dropped = duplicate_dropped + $4, "
+    "conflicts = conflicts + $5 WHERE id = 1";
+// One statement, so counters and topics come from one snapshot.
+constexpr const char* stats_sql =
+    "SELECT c.received, c.unique_processed, c.duplicate_dropped, c.conflicts, "
+    "c.rejected_invalid, c.rejected_overloaded, t.topic, t.count "
+    "FROM agg_counters c LEFT JOIN agg_topics t ON true ORDER BY t.topic COLLATE \"C\"";
+
+std::int64_t int_at(PGresult* r, int row, int col) {
+  return std::strtoll(PQgetvalue(r, row, col), nullptr, 10);
+}
+
+std::string text_at(PGresult* r, int row, int col) {
+  return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+}
+
+std::int64_t read_last_seq(pg_connection& c, bool& ok) {
+  auto r = c.exec("SELECT last_seq FROM agg_counters WHERE id = 1");
+  ok = r && PQntuples(r.get()) == 1;
+  return ok ? int_at(r.get(), 0, 0) : 0;
+}
+
+}  // namespace
+
+std::unique_ptr<pg_store> pg_store::open(const std::string& uri, settings s) {
+  return std::unique_ptr<pg_store>(new pg_store(uri, s));
+}
+
+pg_store::pg_store(std::string uri, settings s)
+    : uri_(std::move(uri)), read_pool_(std::max<std::size_t>(1, s.readers)) {
+  std::string error;
+  writer_ = pg_connection::connect(uri_, {}, error);
+  if (!writer_)
+    throw std::runtime_error("cannot connect to PostgreSQL --db " + redact_uri(uri_) + ": " +
+                             error);
+  create_schema();
+  bool ok = false;
+  announced_ = read_last_seq(*writer_, ok);
+  visible_seq_.store(announced_, std::memory_order_release);
+  if (!ok)
+    throw std::runtime_error("cannot read --db " + redact_uri(uri_) + ": " + writer_->error());
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, s.readers); ++i)
+    readers_.push_back(std::make_unique<reader_slot>(
+        reader_slot{boost::asio::make_strand(read_pool_.get_executor()), nullptr}));
+  monitor_ = std::thread([this] { monitor_loop(); });
+}
+
+pg_store::~pg_store() {
+  close();
+}
+
+void pg_store::create_schema() {
+  const std::string where = "--db " + redact_uri(uri_);
+  auto must = [&](bool ok) {
+    if (!ok)
+      throw std::runtime_error("cannot set up the schema in " + where + ": " + writer_->error());
+  };
+  // Nodes starting together queue on the advisory lock: the first creates, the rest check.
+  must(writer_->run("BEGIN"));
+  must(writer_->run(schema_lock));
+  auto present = writer_->exec(
+      "SELECT to_regclass('agg_meta') IS NOT NULL, "
+      "to_regclass('agg_events') IS NOT NULL OR to_regclass('agg_counters') IS NOT "
+      "NULL OR to_regclass('agg_topics') IS NOT NULL");
+  must(present != nullptr);
+  const bool has_meta = PQgetvalue(present.get(), 0, 0)[0] == 't';
+  const bool has_tables = PQgetvalue(present.get(), 0, 1)[0] == 't';
+  if (has_meta) {
+    auto meta = writer_->exec("SELECT key, value FROM agg_meta");
+    must(meta != nullptr);
+    std::map<std::string, std::string> kv;
+    for (int i = 0; i < PQntuples(meta.get()); ++i)
+      kv[text_at(meta.get(), i, 0)] = text_at(meta.get(), i, 1);
+    if (kv["application"] != application)
+      throw std::runtime_error(where + " has a table agg_meta of another application (" +
+                               kv["application"] + "); refusing to touch it");
+    if (kv["schema_version"] != schema_version)
+      throw std::runtime_error(where + " has schema version " + kv["schema_version"] +
+                               ", this build reads version " + schema_version);
+  } else if (has_tables) {
+    throw std::runtime_error(where +
+                             " has agg_ tables without agg_meta: they belong to another "
+                             "application; refusing to touch them");
+  } else {
+    must(writer_->run(schema));
+  }
+  must(writer_->run("COMMIT"));
+}
+
+boost::system::error_code pg_store::commit(std::span<const batch_entry> group) {
+  if (!writable()) return make_error_code(errc::unavailable);
+  for (int attempt = 0;; ++attempt) {
+    if (!writer_ || writer_->broken()) {
+      std::string error;
+      writer_ = pg_connection::connect(uri_, {}, error);
+      if (!writer_) {
+        mark_down("PostgreSQL unreachable: " + error);
+        return make_error_code(errc::unavailable);
+      }
+    }
+    bool committing = false;
+    std::int64_t last_seq = 0;
+    const auto ec = write_group(group, committing, last_seq);
+    if (!ec) {
+      commits_.fetch_add(1, std::memory_order_relaxed);
+      announce(last_seq);
+      return {};
+    }
+    // A connection lost before COMMIT was sent changed nothing: one more try on a new one
+    // (the usual case after the server restarted while this node was idle).
+    if (writer_->broken() && !committing && attempt == 0) continue;
+    mark_down((writer_->broken() ? "lost the connection to PostgreSQL: " : "commit failed: ") +
+              writer_->error());
+    return ec;
+  }
+}
+
+boost::system::error_code pg_store::write_group(std::span<const batch_entry> group,
+                                                bool& committing, std::int64_t& last_seq) {
+  auto& db = *writer_;
+  auto failed = [&] {
+    db.rollback();
+    return make_error_code(errc::unavailable);
+  };
+  // The turn of this commit across all nodes: held until COMMIT. (One round trip: every
+  // statement here runs while all nodes wait for the lock.)
+  auto locked = db.exec("BEGIN; SELECT last_seq FROM agg_counters WHERE id = 1 FOR UPDATE");
+  if (!locked || PQntuples(locked.get()) != 1) return failed();
+  std::int64_t next = int_at(locked.get(), 0, 0);
+
+  // Stored copies of the group's keys; authoritative while the counter row is locked.
+  topics_ = "{";
+  ids_ = "{";
+  for (const auto& entry : group)
+    for (const event& e : entry.events) {
+      append_array_element(topics_, e.topic);
+      append_array_element(ids_, e.event_id);
+    }
+  topics_ += '}';
+  ids_ += '}';
+  auto found = db.exec(lookup_sql, {topics_.c_str(), ids_.c_str()});
+  if (!found) return failed();
+  copies_.clear();
+  for (int i = 0; i < PQntuples(found.get()); ++i) {
+    key_ = text_at(found.get(), i, 0);
+    key_ += '\0';
+    key_ += text_at(found.get(), i, 1);
+    copies_[key_] = {int_at(found.get(), i, 2),
+                     static_cast<std::uint64_t>(int_at(found.get(), i, 3))};
+  }
+
+  counters delta;
+  std::map<std::string, std::uint64_t, std::less<>> topic_delta;
+  seqs_ = topics_ = ids_ = timestamps_ = sources_ = payloads_ = hashes_ = "{";
+  for (const auto& entry : group) {
+    entry.results->resize(entry.events.size());
+    for (std::size_t i = 0; i < entry.events.size(); ++i) {
+      const event& e = entry.events[i];
+      event_result& r = (*entry.results)[i];
+      ++delta.received;
+      key_.assign(e.topic);
+      key_ += '\0';
+      key_ += e.event_id;
+      if (const auto c = copies_.find(key_); c != copies_.end()) {
+        r.seq = c->second.seq;
+        r.status = c->second.content_hash == e.content_hash ? event_status::duplicate
+                                                            : event_status::conflict;
+        ++delta.duplicate_dropped;
+        if (r.status == event_status::conflict) ++delta.conflicts;
+        continue;
+      }
+      r.seq = ++next;
+      r.status = event_status::accepted;
+      copies_.emplace(key_, stored_copy{r.seq, e.content_hash});
+      ++delta.unique_processed;
+      append_array_element(seqs_, std::to_string(r.seq));
+      append_array_element(topics_, e.topic);
+      append_array_element(ids_, e.event_id);
+      append_array_element(timestamps_, e.timestamp);
+      append_array_element(sources_, e.source);
+      append_array_element(payloads_, e.payload);
+      append_array_element(hashes_, std::to_string(static_cast<std::int64_t>(e.content_hash)));
+      auto t = topic_delta.find(e.topic);
+      if (t == topic_delta.end()) t = topic_delta.emplace(std::string(e.topic), 0).first;
+      ++t->second;
+    }
+  }
+  const std::string last = std::to_string(next);
+  const std::string received = std::to_string(delta.received);
+  const std::string unique = std::to_string(delta.unique_processed);
+  const std::string dropped = std::to_string(delta.duplicate_dropped);
+  const std::string conflicts = std::to_string(delta.conflicts);
+  if (delta.unique_processed > 0) {
+    for (auto* s : {&seqs_, &topics_, &ids_, &timestamps_, &sources_, &payloads_, &hashes_})
+      *s += '}';
+    const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
+    std::string names = "{";
+    std::string counts = "{";
+    for (const auto& [topic, n] : topic_delta) {
+      append_array_element(names, topic);
+      append_array_element(counts, std::to_string(n));
+    }
+    names += '}';
+    counts += '}';
+    if (!db.run(write_sql, {seqs_.c_str(), topics_.c_str(), ids_.c_str(), timestamps_.c_str(),
+                            sources_.c_str(), payloads_.c_str(), received_at.c_str(),
+                            hashes_.c_str(), names.c_str(), counts.c_str(), last.c_str(),
+                            received.c_str(), unique.c_str(), dropped.c_str(), conflicts.c_str()}))
+      return failed();
+  } else if (!db.run(counters_sql, {last.c_str(), received.c_str(), unique.c_str(), dropped.c_str(),
+                                    conflicts.c_str()})) {
+    return failed();
+  }
+  committing = true;
+  auto done = db.exec("COMMIT");
+  // A transaction that failed underneath "commits" as ROLLBACK.
+  if (!done || std::string_view(PQcmdStatus(done.get())) != "COMMIT") return failed();
+  last_seq = next;
+  return {};
+}
+
+void pg_store::announce(std::int64_t last) {
+  std::lock_guard lk(notice_mu_);
+  if (last <= announced_) return;
+  const commit_notice n{announced_ + 1, last};
+  announced_ = last;
+  visible_seq_.store(last, std::memory_order_release);
+  for (const auto& l : listeners_) l(n);
+}
+
+void pg_store::add_commit_listener(commit_listener l) {
+  // The monitor may announce other nodes' commits already.
+  std::lock_guard lk(notice_mu_);
+  listeners_.push_back(std::move(l));
+}
+
+bool pg_store::wait_stop(std::chrono::milliseconds d) {
+  std::unique_lock lk(stop_mu_);
+  return stop_cv_.wait_for(lk, d, [this] { return stopping_; });
+}
+
+bool pg_store::monitor_connect() {
+  std::string error;
+  listen_ = pg_connection::connect(uri_, {}, error);
+  if (!listen_) {
+    mark_down("PostgreSQL unreachable: " + error);
+    return false;
+  }
+  bool ok = listen_->run("LISTEN agg_commit");
+  // Commits made while this node could not listen: the counter row has their last seq.
+  const std::int64_t last = ok ? read_last_seq(*listen_, ok) : 0;
+  if (!ok) {
+    mark_down("PostgreSQL unreachable: " + listen_->error());
+    listen_.reset();
+    return false;
+  }
+  announce(last);
+  mark_up();
+  return true;
+}
+
+void pg_store::monitor_loop() {
+  using clock = std::chrono::steady_clock;
+  auto last_check = clock::now();
+  auto last_flush = clock::now();
+  while (!wait_stop(std::chrono::milliseconds(0))) {
+    if (!listen_ || listen_->broken()) {
+      listen_.reset();
+      if (!monitor_connect() && wait_stop(std::chrono::milliseconds(250))) break;
+      continue;
+    }
+    if (!writable()) {
+      // Another connection failed: usable again once the server answers this one.
+      if (listen_->run("SELECT 1")) {
+        mark_up();
+      } else if (!listen_->broken() && wait_stop(std::chrono::milliseconds(250))) {
+        break;
+      }
+      continue;
+    }
+    pollfd pfd{PQsocket(listen_->native()), POLLIN, 0};
+    ::poll(&pfd, 1, 100);
+    if (!PQconsumeInput(listen_->native())) {
+      mark_down(std::string("lost the connection to PostgreSQL: ") +
+                PQerrorMessage(listen_->native()));
+      listen_.reset();
+      continue;
+    }
+    std::int64_t last = 0;
+    while (PGnotify* n = PQnotifies(listen_->native())) {
+      last = std::max<std::int64_t>(last, std::strtoll(n->extra, nullptr, 10));
+      PQfreemem(n);
+    }
+    const auto now = clock::now();
+    if (now - last_check >= std::chrono::seconds(1)) {
+      // The table is the truth: a notification lost with a connection is made up for here.
+      last_check = now;
+      bool ok = false;
+      last = std::max(last, read_last_seq(*listen_, ok));
+    }
+    if (last > 0) announce(last);
+    if (now - last_flush >= std::chrono::milliseconds(200)) {
+      last_flush = now;
+      flush_rejected();
+    }
+  }
+}
+
+void pg_store::flush_rejected() {
+  if (pending_invalid_.load(std::memory_order_relaxed) == 0 &&
+      pending_overloaded_.load(std::memory_order_relaxed) == 0)
+    return;
+  std::lock_guard lk(stats_mu_);
+  if (!stats_conn_ || stats_conn_->broken()) {
+    std::string error;
+    stats_conn_ = pg_connection::connect(uri_, {5000, 5000}, error);
+    if (!stats_conn_) return;
+  }
+  const auto invalid = pending_invalid_.exchange(0, std::memory_order_relaxed);
+  const auto overloaded = pending_overloaded_.exchange(0, std::memory_order_relaxed);
+  const std::string i = std::to_string(invalid);
+  const std::string o = std::to_string(overloaded);
+  if (!stats_conn_->run("UPDATE agg_counters SET rejected_invalid = rejected_invalid + $1, "
+                        "rejected_overloaded = rejected_overloaded + $2 WHERE id = 1",
+                        {i.c_str(), o.c_str()})) {
+    // Not counted (or, if the connection broke during the UPDATE, perhaps counted: rare,
+    // and a rejected count is not an acknowledged event).
+    pending_invalid_.fetch_add(invalid, std::memory_order_relaxed);
+    pending_overloaded_.fetch_add(overloaded, std::memory_order_relaxed);
+  }
+}
+
+void pg_store::count_rejected(std::uint64_t invalid, std::uint64_t overloaded) noexcept {
+  if (invalid) pending_invalid_.fetch_add(invalid, std::memory_order_relaxed);
+  if (overloaded) pending_overloaded_.fetch_add(overloaded, std::memory_order_relaxed);
+}
+
+store_stats pg_store::stats() const {
+  const auto called = std::chrono::steady_clock::now();
+  std::lock_guard lk(stats_mu_);
+  auto with_pending = [this](store_stats s) {
+    // Rejections not flushed yet are this node's own: counted at once, as with SQLite.
+    s.totals.rejected_invalid += pending_invalid_.load(std::memory_order_relaxed);
+    s.totals.rejected_overloaded += pending_overloaded_.load(std::memory_order_relaxed);
+    return s;
+  };
+  // A query that started after this call answers it too.
+  if (last_stats_start_ >= called || !readable()) return with_pending(last_stats_);
+  if (!stats_conn_ || stats_conn_->broken()) {
+    std::string error;
+    stats_conn_ = pg_connection::connect(uri_, {5000, 5000}, error);
+    if (!stats_conn_) return with_pending(last_stats_);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto r = stats_conn_->exec(stats_sql);
+  if (!r || PQntuples(r.get()) < 1) return with_pending(last_stats_);
+  store_stats s;
+  PGresult* res = r.get();
+  auto u = [&](int col) { return static_cast<std::uint64_t>(int_at(res, 0, col)); };
+  s.totals = {u(0), u(1), u(2), u(3), u(4), u(5)};
+  for (int i = 0; i < PQntuples(res); ++i)
+    if (!PQgetisnull(res, i, 6))
+      s.topic_counts.emplace_back(text_at(res, i, 6),
+                                  static_cast<std::uint64_t>(int_at(res, i, 7)));
+  last_stats_ = std::move(s);
+  last_stats_start_ = started;
+  return with_pending(last_stats_);
+}
+
+void pg_store::read_page(page_query q, page_handler done) {
+  auto* slot =
+      readers_[next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size()].get();
+  boost::asio::post(slot->strand, [this, slot, q = std::move(q), done = std::move(done)] {
+    std::vector<stored_event> rows;
+    const auto unavailable = make_error_code(errc::unavailable);
+    if (!readable()) return done(unavailable, std::move(rows));
+    if (!slot->conn || slot->conn->broken()) {
+      std::string error;
+      slot->conn = pg_connection::connect(uri_, {}, error);
+      if (!slot->conn) {
+        mark_down("PostgreSQL unreachable: " + error);
+        return done(unavailable, std::move(rows));
+      }
+    }
+    const std::string after = std::to_string(q.after);
+    const std::string limit = std::to_string(q.limit);
+    constexpr const char* columns =
+        "SELECT seq, topic, event_id, timestamp, source, payload, received_at FROM agg_events ";
+    static const std::string all = std::string(columns) + "WHERE seq > $1 ORDER BY seq LIMIT $2";
+    static const std::string by_topic =
+        std::string(columns) + "WHERE topic = $3 AND seq > $1 ORDER BY seq LIMIT $2";
+    auto r = q.topic ? slot->conn->exec(by_topic.c_str(),
+                                        {after.c_str(), limit.c_str(), q.topic->c_str()})
+                     : slot->conn->exec(all.c_str(), {after.c_str(), limit.c_str()});
+    if (!r) {
+      if (slot->conn->broken())
+        mark_down("lost the connection to PostgreSQL: " + slot->conn->error());
+      return done(unavailable, std::move(rows));
+    }
+    PGresult* res = r.get();
+    rows.reserve(static_cast<std::size_t>(PQntuples(res)));
+    for (int i = 0; i < PQntuples(res); ++i)
+      rows.push_back({int_at(res, i, 0), text_at(res, i, 1), text_at(res, i, 2), text_at(res, i, 3),
+                      text_at(res, i, 4), text_at(res, i, 5), text_at(res, i, 6)});
+    done({}, std::move(rows));
+  });
+}
+
+std::string pg_store::failure() const {
+  std::lock_guard lk(state_mu_);
+  return failure_;
+}
+
+void pg_store::mark_down(const std::string& why) {
+  std::lock_guard lk(state_mu_);
+  if (up_.load(std::memory_order_acquire) || failure_.empty()) failure_ = why;
+  up_.store(false, std::memory_order_release);
+}
+
+void pg_store::mark_up() {
+  std::lock_guard lk(state_mu_);
+  failure_.clear();
+  up_.store(true, std::memory_order_release);
+}
+
+void pg_store::close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  {
+    std::lock_guard lk(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  flush_rejected();
+  read_pool_.join();
+  readers_.clear();
+  writer_.reset();
+  listen_.reset();
+  std::lock_guard lk(stats_mu_);
+  stats_conn_.reset();
+}
+
+}  // namespace agg::store

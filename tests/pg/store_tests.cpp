@@ -1,0 +1,109 @@
+// pg_store through its interface, two instances on one database as two nodes would be: the
+// commit notices that drive live subscriptions must cover other nodes' commits.
+#define BOOST_TEST_DYN_LINK
+#include "pg_support.hpp"
+
+#include "store/pg_store.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace store = agg::store;
+
+namespace {
+
+// One request's events, keeping the strings the views point at.
+struct request_events {
+  std::vector<std::string> ids;
+  std::vector<agg::event> events;
+  std::vector<agg::event_result> results;
+
+  explicit request_events(std::vector<std::string> keys) : ids(std::move(keys)) {
+    for (const auto& id : ids)
+      events.push_back(
+          {"t", id, "2026-11-24T10:15:00Z", "s", "{}", std::hash<std::string>{}(id), 7});
+  }
+  store::batch_entry entry() { return {events, &results}; }
+};
+
+struct notices {
+  std::mutex mu;
+  std::vector<store::commit_notice> seen;  // guarded by mu
+  std::int64_t last() {
+    std::lock_guard lk(mu);
+    return seen.empty() ? 0 : seen.back().last_seq;
+  }
+};
+
+bool wait_for(notices& n, std::int64_t last, std::chrono::milliseconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (n.last() < last && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  return n.last() >= last;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pg_store_notices)
+
+BOOST_AUTO_TEST_CASE(listeners_hear_every_nodes_commits_in_order_once) {
+  const auto uri = agg::test::fresh_database();
+  auto a = store::pg_store::open(uri, {});
+  auto b = store::pg_store::open(uri, {});
+  notices on_a, on_b;
+  a->add_commit_listener([&](const store::commit_notice& n) {
+    std::lock_guard lk(on_a.mu);
+    on_a.seen.push_back(n);
+  });
+  b->add_commit_listener([&](const store::commit_notice& n) {
+    std::lock_guard lk(on_b.mu);
+    on_b.seen.push_back(n);
+  });
+
+  request_events r1({"a", "b", "c"});
+  std::vector<store::batch_entry> g1{r1.entry()};
+  BOOST_TEST_REQUIRE(!a->commit(g1), a->failure());
+  BOOST_TEST(r1.results[0].seq == 1);
+  BOOST_TEST(r1.results[2].seq == 3);
+  // Node B hears of node A's commit through the database, well within 1 s.
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(wait_for(on_b, 3, 1s));
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  BOOST_TEST_MESSAGE("notice on the other node after " << ms << " ms");
+
+  request_events r2({"b", "d"});  // b: a duplicate stored through node A
+  request_events r3({"e", "d"});  // d again in the same group: a duplicate of r2's copy
+  std::vector<store::batch_entry> g2{r2.entry(), r3.entry()};
+  BOOST_TEST_REQUIRE(!b->commit(g2), b->failure());
+  BOOST_TEST((r2.results[0].status == agg::event_status::duplicate && r2.results[0].seq == 2));
+  BOOST_TEST((r2.results[1].status == agg::event_status::accepted && r2.results[1].seq == 4));
+  BOOST_TEST((r3.results[0].status == agg::event_status::accepted && r3.results[0].seq == 5));
+  BOOST_TEST((r3.results[1].status == agg::event_status::duplicate && r3.results[1].seq == 4));
+  BOOST_TEST(wait_for(on_a, 5, 1s));
+
+  for (auto* n : {&on_a, &on_b}) {
+    std::lock_guard lk(n->mu);
+    std::int64_t next = 1;
+    for (const auto& x : n->seen) {
+      BOOST_TEST(x.first_seq == next);
+      BOOST_TEST(x.last_seq >= x.first_seq);
+      next = x.last_seq + 1;
+    }
+    BOOST_TEST(next == 6);
+  }
+  const auto s = a->stats();
+  BOOST_TEST(s.totals.received == 7u);
+  BOOST_TEST(s.totals.unique_processed == 5u);
+  BOOST_TEST(s.totals.duplicate_dropped == 2u);
+  a->close();
+  b->close();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
