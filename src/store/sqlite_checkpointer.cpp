@@ -2,6 +2,8 @@
 
 #include "store/statement.hpp"
 
+#include <pthread.h>
+
 #include <stdexcept>
 
 namespace agg::store {
@@ -34,7 +36,10 @@ sqlite_checkpointer::sqlite_checkpointer(const std::string& path, settings s) : 
     sqlite3_close(db_);
     throw std::runtime_error("cannot open --db " + path + " for checkpoints: " + msg);
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "agg-checkpoint");  // for top -H, perf and strace
+    run();
+  });
 }
 
 sqlite_checkpointer::~sqlite_checkpointer() {

@@ -29,7 +29,8 @@ namespace agg::store {
 // the writer waits before its next transaction (wait_if_over_limit) until a checkpoint that
 // began after it stopped has copied every frame; that transaction then starts the WAL again.
 // This wait, one checkpoint's copy and two fsyncs, is the only checkpoint cost left on the
-// commit path: once per limit_pages frames written.
+// commit path besides the fsync of a new WAL header (see start_pages): once per limit_pages
+// frames written.
 //
 // Durability is SQLite's own: the checkpointing connection has the writer's `synchronous`
 // level, so a checkpoint syncs the WAL before copying and the database file before the WAL
@@ -38,8 +39,12 @@ class sqlite_checkpointer {
  public:
   struct settings {
     sync_mode sync = sync_mode::normal;
-    std::uint32_t start_pages = 1000;   // WAL frames that start a checkpoint (SQLite's default)
-    std::uint32_t limit_pages = 65536;  // WAL frames (256 MiB of 4 KiB pages) that hold the writer
+    // WAL frames (of 4 KiB pages) that start a checkpoint: 32 MiB. Every checkpoint that copies
+    // the whole WAL makes the writer's next commit start the WAL file again, and SQLite fsyncs
+    // the new WAL header inside that commit (a power loss could otherwise corrupt the file):
+    // the one fsync left on the commit path, so it comes at most once per 32 MiB written.
+    std::uint32_t start_pages = 8192;
+    std::uint32_t limit_pages = 65536;  // WAL frames (256 MiB) that hold the writer
     // Longest wait_if_over_limit(): a checkpoint that cannot finish (a failing disk, a reader
     // holding an old snapshot) lets the WAL grow rather than stop the service.
     std::chrono::milliseconds max_wait{10000};
