@@ -10,8 +10,8 @@
 //
 // Labels: "env", "env-end", "sqlite", "nginx-single", "nginx-batch", "wrk-nginx", and per
 // build of the service ("current", and "baseline" with BENCH_BASELINE) "<build>/<step>"
-// for seed-single, seed-batch, single, wrk-single, fill-start, fill-middle, fill-end,
-// after-restart (agg-load or wrk results), "<build>/server-fresh" and
+// for seed-single, seed-batch, single, wrk-single, wrk-single-16, fill-start, fill-middle,
+// fill-end, after-restart (agg-load or wrk results), "<build>/server-fresh" and
 // "<build>/server-restart" (spawn_unix_ns, ready_unix_ns, stop_ns, exit), "<build>/db"
 // (bytes); "command" lines (step, cmd) and "perf" lines (step, samples, command, self,
 // children: files of `perf report -t '|'` output) or one "perf-note" (note).
@@ -286,15 +286,17 @@ std::string report::results_table() const {
       "≥ 0.70 × nginx: " + verdict(single_ratio, 0.7) +
           "; p99 ≤ 5 ms: " + verdict(res(single, {"latency_ms", "p99"}), 5, true),
       check(single), cpu(single));
-  if (r_.has(run(b, "wrk-single")))
-    row("wrk → aggregator: single-event POSTs (20% duplicates), 1 thread, 64 conn, " + dur + " s",
-        commas(res(run(b, "wrk-single"), {"requests_per_s"})) + " events/s = " +
-            fixed(div(res(run(b, "wrk-single"), {"requests_per_s"}), wrk_nginx_rps), 2) +
-            " × wrk → nginx; " + lat(run(b, "wrk-single"), {"p50", "p90", "p99"}),
-        "—",
-        "a generator we did not write; " + commas(res(run(b, "wrk-single"), {"non_2xx"})) +
-            " non-200",
-        "—");
+  for (const auto& [step, conns] : {std::pair<std::string, std::string>{"wrk-single", "64"},
+                                    std::pair<std::string, std::string>{"wrk-single-16", "16"}})
+    if (r_.has(run(b, step)))
+      row("wrk → aggregator: single-event POSTs (20% duplicates), 1 thread, " + conns + " conn, " +
+              dur + " s",
+          commas(res(run(b, step), {"requests_per_s"})) +
+              " events/s = " + fixed(div(res(run(b, step), {"requests_per_s"}), wrk_nginx_rps), 2) +
+              " × wrk → nginx (64 conn); " + lat(run(b, step), {"p50", "p90", "p99", "max"}),
+          "p99 ≤ 5 ms: " + verdict(res(run(b, step), {"latency_ms", "p99"}), 5, true),
+          "a generator we did not write; " + commas(res(run(b, step), {"non_2xx"})) + " non-200",
+          "—");
   row("Batches of 1000, 4 conn: first " + commas(window) + " stored (on the " +
           commas(res(start, {"check", "before", "unique_processed"})) + " of the runs above)",
       commas(res(start, {"events_per_s"})) + " events/s = " + fixed(start_ratio, 2) +
@@ -379,6 +381,9 @@ std::string report::before_after_table() const {
        {"server", "cpu_us_per_event"}, 1, "");
   both("Single-event POSTs, wrk: events/s", "wrk-single", {"requests_per_s"}, 0, "");
   both("Single-event POSTs, wrk: p99 ms", "wrk-single", {"latency_ms", "p99"}, 2, "");
+  both("Single-event POSTs, wrk: max ms", "wrk-single", {"latency_ms", "max"}, 2, "");
+  both("Single-event POSTs, wrk, 16 conn: events/s", "wrk-single-16", {"requests_per_s"}, 0, "");
+  both("Single-event POSTs, wrk, 16 conn: p99 ms", "wrk-single-16", {"latency_ms", "p99"}, 2, "");
   both("Batches of 1000, first window: events/s", "fill-start", {"events_per_s"}, 0, "");
   both("Batches of 1000, first window: server CPU µs/event", "fill-start",
        {"server", "cpu_us_per_event"}, 2, "");
