@@ -57,7 +57,7 @@ void sqlite_checkpointer::committed(int wal_pages) noexcept {
 }
 
 void sqlite_checkpointer::wait_if_over_limit() noexcept {
-  if (wal_pages_ < static_cast<int>(s_.limit_pages)) return;
+  if (wal_pages_ < wait_at_pages_) return;
   std::unique_lock lk(mu_);
   if (stopping_) return;
   const std::uint64_t ticket = ++requested_;
@@ -65,10 +65,11 @@ void sqlite_checkpointer::wait_if_over_limit() noexcept {
   work_cv_.notify_one();
   const bool served =
       done_cv_.wait_for(lk, s_.max_wait, [&] { return served_ >= ticket || stopping_; });
-  // The next commit reports the WAL again: started afresh, or (a reader kept its old frames,
-  // or the wait gave up) still long, and then it waits once more only after another
+  // Served: the next transaction starts the WAL again (unless a reader still held old frames:
+  // then the next commit waits again, briefly). Given up: wait again only after another
   // limit_pages, so a checkpoint that cannot finish never holds every commit.
-  wal_pages_ = served ? 0 : wal_pages_ - static_cast<int>(s_.limit_pages);
+  wait_at_pages_ =
+      served ? static_cast<int>(s_.limit_pages) : wal_pages_ + static_cast<int>(s_.limit_pages);
 }
 
 std::uint64_t sqlite_checkpointer::complete_checkpoints() const noexcept {

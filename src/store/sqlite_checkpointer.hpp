@@ -77,8 +77,9 @@ class sqlite_checkpointer {
   const settings s_;
   sqlite3* db_ = nullptr;  // the thread's only
 
-  // Writer thread only: the WAL's frames as of the last commit.
+  // Writer thread only: the WAL's frames as of the last commit, and where the writer waits.
   int wal_pages_ = 0;
+  int wait_at_pages_ = static_cast<int>(s_.limit_pages);
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // to the thread: work is due, or stop
