@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <pthread.h>
+
 #include <future>
 
 namespace agg::consumer {
@@ -21,7 +23,10 @@ consumer::consumer(store::event_store& store, consumer_options opts, logger& log
       store_(store),
       queue_(opts.queue_capacity),
       write_strand_(boost::asio::make_strand(pool_.get_executor())),
-      linger_timer_(write_strand_) {}
+      linger_timer_(write_strand_) {
+  // The pool's one thread is the writer's: named for top -H, perf and strace.
+  boost::asio::post(write_strand_, [] { pthread_setname_np(pthread_self(), "agg-writer"); });
+}
 
 consumer::~consumer() {
   stop();

@@ -37,6 +37,15 @@ sqlite_store::sqlite_store(const std::string& path, settings s)
   rejected_overloaded_ = rec.totals.rejected_overloaded;
   for (const auto& [topic, n] : rec.topic_counts) topic_counts_.emplace(topic, n);
   publish_index_size();
+  checkpointer_ = std::make_unique<sqlite_checkpointer>(
+      path, sqlite_checkpointer::settings{s.sync, s.checkpoint_pages, s.wal_limit_pages});
+  // The WAL file may keep the length the bound lets it reach: reused rather than regrown.
+  constexpr std::int64_t frame_bytes = 4096 + 24;  // SQLite's default page and frame header
+  writer_->hand_checkpoints_to(
+      [this](int pages) {
+        if (checkpointer_) checkpointer_->committed(pages);
+      },
+      std::int64_t{s.wal_limit_pages} * frame_bytes);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, s.readers); ++i)
     readers_.push_back({boost::asio::make_strand(read_pool_.get_executor()),
                         std::make_unique<sqlite_reader>(path)});
@@ -48,6 +57,7 @@ sqlite_store::~sqlite_store() {
 
 boost::system::error_code sqlite_store::commit(std::span<const batch_entry> group) {
   if (failed_.load(std::memory_order_acquire)) return make_error_code(errc::unavailable);
+  checkpointer_->wait_if_over_limit();
   const std::int64_t first_seq = last_seq_ + 1;
   counters totals = committed_;
   auto ec = write_group(group, first_seq, totals);
@@ -192,8 +202,10 @@ void sqlite_store::close() noexcept {
     const counters totals = with_rejected(committed_);
     if (writer_->begin() || writer_->save_counters(totals) || writer_->commit())
       writer_->rollback();
-    writer_->checkpoint();
   }
+  // Its connection closes first: the writer's, the last, then removes the WAL and shm files.
+  checkpointer_.reset();
+  if (!failed_.load(std::memory_order_acquire)) writer_->checkpoint();
   readers_.clear();
   writer_.reset();
 }

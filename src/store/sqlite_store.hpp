@@ -4,6 +4,7 @@
 #include "store/dedup_index.hpp"
 #include "store/event_store.hpp"
 #include "store/instance_lock.hpp"
+#include "store/sqlite_checkpointer.hpp"
 #include "store/sqlite_reader.hpp"
 #include "store/sqlite_writer.hpp"
 
@@ -22,12 +23,17 @@ namespace agg::store {
 // The embedded store: one SQLite file in WAL mode, served by one process (instance_lock).
 // Identity is decided by an exact in-memory index (key hash -> seq, every candidate confirmed
 // against the stored row), so a commit only appends; seqs are the table's rowids. /events
-// pages are read on the store's own reader connections and threads.
+// pages are read on the store's own reader connections and threads, and the WAL is copied
+// into the database file by a checkpointer on its own connection and thread, off the commit
+// path (see sqlite_checkpointer for the bound on the WAL's growth).
 class sqlite_store final : public event_store {
  public:
   struct settings {
     sync_mode sync = sync_mode::normal;  // see sync_mode
     std::size_t readers = 2;             // read connections (each on its own strand) for pages
+    // WAL frames that start a checkpoint, and that hold the writer until one copied them all.
+    std::uint32_t checkpoint_pages = sqlite_checkpointer::settings{}.start_pages;
+    std::uint32_t wal_limit_pages = sqlite_checkpointer::settings{}.limit_pages;
   };
 
   // Locks the file against a second server, opens or creates it, and rebuilds the index and
@@ -64,6 +70,7 @@ class sqlite_store final : public event_store {
   // the first member, so it is released only after every connection has closed.
   std::unique_ptr<instance_lock> lock_;
   std::unique_ptr<sqlite_writer> writer_;  // writer thread only
+  std::unique_ptr<sqlite_checkpointer> checkpointer_;
 
   // Writer thread only.
   dedup_index index_;

@@ -113,10 +113,10 @@ std::unique_ptr<sqlite_writer> sqlite_writer::open(const std::string& path, sync
       sync == sync_mode::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
   must(exec(db, sync_sql, &msg), "cannot configure --db " + path + ": " + msg);
   // 64 MiB page cache: the tail of the events table and its topic index stay hot.
-  // Checkpoints run inside a commit and fsync the database file while all queued requests
-  // wait: every 8192 WAL pages (32 MiB) rather than SQLite's 1000, single-event p99 with 64
-  // publishers fell from 5.0 to 2.2 ms (max 10 -> 30 ms, batches of 1000 -4%); 4096 was worse
-  // (p99 9-12 ms). A checkpointer on its own connection would remove the stall altogether.
+  // Checkpoints inside a commit fsync the WAL and the database file while all queued requests
+  // wait (50-500 ms on a real disk): sqlite_store hands them to a checkpointer on its own
+  // connection (hand_checkpoints_to). A writer used alone, e.g. by a short command, keeps
+  // SQLite's automatic checkpoint, every 8192 WAL pages (32 MiB) rather than 1000.
   must(exec(db,
             "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = "
             "8192",
@@ -307,6 +307,25 @@ void sqlite_writer::rollback() noexcept {
   if (sqlite3_get_autocommit(db_)) return;  // SQLite already rolled back (e.g. after SQLITE_FULL)
   rollback_.step();
   rollback_.reset();
+}
+
+void sqlite_writer::hand_checkpoints_to(std::function<void(int)> on_commit,
+                                        std::int64_t max_wal_bytes) {
+  on_commit_ = std::move(on_commit);
+  if (!on_commit_) {
+    sqlite3_wal_autocheckpoint(db_, 8192);
+    return;
+  }
+  // Replaces the automatic checkpoint, itself a wal hook.
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<sqlite_writer*>(self)->on_commit_(pages);
+        return SQLITE_OK;
+      },
+      this);
+  const std::string limit = "PRAGMA journal_size_limit = " + std::to_string(max_wal_bytes);
+  exec(db_, limit.c_str(), nullptr);
 }
 
 void sqlite_writer::checkpoint() noexcept {

@@ -70,6 +70,13 @@ class sqlite_writer {
   // Checkpoints the WAL into the database file (TRUNCATE), e.g. at clean shutdown.
   void checkpoint() noexcept;
 
+  // Hands checkpoints to another connection (sqlite_checkpointer): SQLite's automatic
+  // checkpoint inside COMMIT is turned off, and after each commit, on this thread,
+  // on_commit(frames now in the WAL) is called instead. A WAL file found longer than
+  // max_wal_bytes when SQLite starts it again is cut back to that size. An empty on_commit
+  // gives the automatic checkpoint back.
+  void hand_checkpoints_to(std::function<void(int)> on_commit, std::int64_t max_wal_bytes);
+
  private:
   sqlite_writer(std::string path, sqlite3* db);
   void prepare();
@@ -78,6 +85,7 @@ class sqlite_writer {
   sqlite3* db_ = nullptr;
   std::string error_;
   std::string block_;  // scratch for add_key_block
+  std::function<void(int)> on_commit_;
   statement begin_, commit_, rollback_, insert_event_, insert_block_, select_key_, upsert_topic_,
       update_counters_;
 };

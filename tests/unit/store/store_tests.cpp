@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -245,6 +247,48 @@ BOOST_AUTO_TEST_CASE(sqlite_store_recovers_index_and_counters_after_close) {
   BOOST_TEST(r[1].seq == 3);
   BOOST_TEST(s->stats().totals.rejected_invalid == 1u);
   BOOST_TEST(s->stats().totals.unique_processed == 3u);
+}
+
+// Checkpoints run on the checkpointer's own connection; the writer waits only when the WAL
+// reaches its bound, so the WAL file never grows past it; close() leaves the database alone.
+BOOST_AUTO_TEST_CASE(sqlite_store_checkpoints_off_the_commit_path_within_a_wal_bound) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  store::sqlite_store::settings cfg;
+  cfg.checkpoint_pages = 4;
+  cfg.wal_limit_pages = 32;
+  constexpr int commits = 24, per_commit = 20;
+  const std::string payload = R"({"p":")" + std::string(1500, 'x') + R"("})";
+  std::vector<std::string> ids;  // the events view them
+  ids.reserve(commits * per_commit);
+  std::uintmax_t longest_wal = 0;
+  {
+    auto s = store::sqlite_store::open(path, cfg);
+    for (int c = 0; c < commits; ++c) {
+      std::vector<event> evs;
+      for (int i = 0; i < per_commit; ++i) {
+        ids.push_back("id-" + std::to_string(c * per_commit + i));
+        event e = make_event("t", ids.back());
+        e.payload = payload;
+        e.key_hash = ids.size();
+        evs.push_back(e);
+      }
+      std::vector<event_result> r;
+      const std::vector<store::batch_entry> group{{evs, &r}};
+      BOOST_REQUIRE(!s->commit(group));
+      longest_wal = std::max(longest_wal, std::filesystem::file_size(path + "-wal"));
+    }
+    // Each commit adds about 10 frames: the bound plus one commit, never the whole 240.
+    BOOST_TEST(longest_wal <= (32u + 16u) * (4096u + 24u) + 32u);
+    BOOST_TEST(std::filesystem::file_size(path) > 20u * 4096u);  // copied while open
+    s->close();
+  }
+  BOOST_TEST(!std::filesystem::exists(path + "-wal"));
+  BOOST_TEST(!std::filesystem::exists(path + "-shm"));
+  auto w = store::sqlite_writer::open(path, sync_mode::normal);
+  const auto r = w->recover([](std::int64_t) {}, [](std::int64_t, std::uint64_t) {});
+  BOOST_TEST(r.max_seq == commits * per_commit);
+  BOOST_TEST(r.totals.unique_processed == std::uint64_t{commits * per_commit});
 }
 
 BOOST_AUTO_TEST_CASE(a_file_served_by_a_store_cannot_be_opened_by_another) {

@@ -1,0 +1,130 @@
+#include "store/sqlite_checkpointer.hpp"
+
+#include "store/statement.hpp"
+
+#include <pthread.h>
+
+#include <stdexcept>
+
+namespace agg::store {
+namespace {
+
+// Between checkpoints that could not copy everything while the writer waits (a reader still
+// reads an older snapshot), and after a failed one: long enough not to spin, short against a
+// reader's page.
+constexpr std::chrono::milliseconds retry_pause{1};
+constexpr std::chrono::milliseconds failure_pause{100};
+
+}  // namespace
+
+sqlite_checkpointer::sqlite_checkpointer(const std::string& path, settings s) : s_(s) {
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::string msg;
+  if (rc != SQLITE_OK) {
+    msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open --db " + path + " for checkpoints: " + msg);
+  }
+  // The checkpoint's syncs follow this connection's level: the writer's. The first read opens
+  // the WAL (a connection learns the journal mode from the file).
+  const char* setup = s.sync == sync_mode::full
+                          ? "PRAGMA synchronous = FULL; SELECT count(*) FROM sqlite_master"
+                          : "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_master";
+  sqlite3_busy_timeout(db_, 5000);
+  if (exec(db_, setup, &msg)) {
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open --db " + path + " for checkpoints: " + msg);
+  }
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "agg-checkpoint");  // for top -H, perf and strace
+    run();
+  });
+}
+
+sqlite_checkpointer::~sqlite_checkpointer() {
+  stop();
+}
+
+void sqlite_checkpointer::committed(int wal_pages) noexcept {
+  wal_pages_ = wal_pages;
+  if (wal_pages < static_cast<int>(s_.start_pages)) return;
+  std::lock_guard lk(mu_);
+  if (!pending_) {
+    pending_ = true;
+    work_cv_.notify_one();
+  }
+}
+
+void sqlite_checkpointer::wait_if_over_limit() noexcept {
+  if (wal_pages_ < wait_at_pages_) return;
+  std::unique_lock lk(mu_);
+  if (stopping_) return;
+  const std::uint64_t ticket = ++requested_;
+  pending_ = true;
+  work_cv_.notify_one();
+  const bool served =
+      done_cv_.wait_for(lk, s_.max_wait, [&] { return served_ >= ticket || stopping_; });
+  // Served: the next transaction starts the WAL again (unless a reader still held old frames:
+  // then the next commit waits again, briefly). Given up: wait again only after another
+  // limit_pages, so a checkpoint that cannot finish never holds every commit.
+  wait_at_pages_ =
+      served ? static_cast<int>(s_.limit_pages) : wal_pages_ + static_cast<int>(s_.limit_pages);
+}
+
+std::uint64_t sqlite_checkpointer::complete_checkpoints() const noexcept {
+  std::lock_guard lk(mu_);
+  return complete_;
+}
+
+void sqlite_checkpointer::run() noexcept {
+  std::unique_lock lk(mu_);
+  int last_copied = -1;
+  for (;;) {
+    work_cv_.wait(lk, [&] { return pending_ || stopping_; });
+    if (stopping_) return;
+    pending_ = false;
+    const std::uint64_t began_for = requested_;
+    lk.unlock();
+    int frames = 0, copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    lk.lock();
+    if (rc == SQLITE_OK && copied == frames) {
+      ++complete_;
+      served_ = began_for;
+      done_cv_.notify_all();
+      last_copied = -1;
+      continue;
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      // A failing disk: the writer finds out through its own commits; let it go on now.
+      served_ = began_for;
+      done_cv_.notify_all();
+      work_cv_.wait_for(lk, failure_pause, [&] { return stopping_; });
+      continue;
+    }
+    // Not every frame copied: a reader still needs older ones, or the writer added more.
+    if (requested_ > served_) {
+      pending_ = true;
+      if (copied == last_copied) work_cv_.wait_for(lk, retry_pause, [&] { return stopping_; });
+    }
+    last_copied = copied;
+  }
+}
+
+void sqlite_checkpointer::stop() noexcept {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  done_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (db_) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+}
+
+}  // namespace agg::store
