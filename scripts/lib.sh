@@ -6,7 +6,7 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json1.81-dev
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
-                    libboost-url1.81-dev)
+                    libboost-url1.81-dev zlib1g-dev)
 
 agg_log() { printf '%s\n' "$*" >&2; }
 agg_die() { printf '%s: %s\n' "${AGG_SCRIPT:-agg}" "$*" >&2; exit 2; }

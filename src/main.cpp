@@ -24,7 +24,7 @@ int serve(const agg::options& opts) {
                                    {opts.queue_capacity, opts.batch_max,
                                     std::chrono::milliseconds(opts.linger_ms), http.executor()},
                                    log);
-  agg::api::service service(*store, consumer, http.stopping(), {opts.max_batch});
+  agg::api::service service(*store, consumer, http.stopping(), {opts.max_batch, opts.max_body});
   http.listen(service);
   http.run();
 

@@ -17,7 +17,8 @@ namespace agg::api {
 class service final : public handler {
  public:
   struct settings {
-    std::size_t max_batch = 10000;  // --max-batch: most events in one request
+    std::size_t max_batch = 10000;     // --max-batch: most events in one request
+    std::size_t max_body = 16u << 20;  // --max-body: largest decoded body (broker messages)
   };
 
   service(store::event_store& store, consumer::consumer& c, const std::atomic<bool>& shutting_down,
