@@ -59,8 +59,11 @@ errc body_decoder::write(std::string_view in, std::string& out) {
   s.avail_in = static_cast<uInt>(in.size());
   // Inflated into a small buffer, then appended: `out` grows only by what was produced.
   unsigned char buf[16384];
-  while (s.avail_in > 0) {
+  // Until the input is taken and nothing is pending: a call that fills the buffer may hold
+  // more output (a long match) even when it has taken all the input.
+  for (;;) {
     if (ended_) {
+      if (s.avail_in == 0) break;
       if (coding_ != content_coding::gzip)
         return fail(errc::invalid_json, "data follows the end of the deflate stream");
       inflateReset(&s);  // another gzip member
@@ -78,12 +81,13 @@ errc body_decoder::write(std::string_view in, std::string& out) {
                                        std::to_string(max_decoded_) + " bytes");
     if (rc == Z_STREAM_END) {
       ended_ = true;
-    } else if (rc == Z_BUF_ERROR) {
-      break;  // no progress possible: needs more input
-    } else if (rc != Z_OK) {
+      continue;
+    }
+    if (rc == Z_BUF_ERROR) break;  // no progress possible: needs more input
+    if (rc != Z_OK)
       return fail(errc::invalid_json, std::string("body is not a valid ") + to_string(coding_) +
                                           " stream: " + (s.msg ? s.msg : "corrupt data"));
-    }
+    if (s.avail_in == 0 && s.avail_out != 0) break;  // all taken, nothing pending
   }
   return errc::ok;
 }
