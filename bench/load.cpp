@@ -46,6 +46,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -53,6 +54,7 @@
 
 #include <sys/resource.h>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace {
 
@@ -76,6 +78,10 @@ struct options {
   std::size_t batch = 1;              // --batch: events per request; 1 = one event object per
                                       //   POST, >1 = a JSON array of that many. Default 1.
   bool envelope = false;              // --envelope: send batches as {"events":[...]}. Default off.
+  bool ndjson = false;                // --format ndjson: one event per line (application/x-ndjson)
+                                      //   instead of JSON. Default json.
+  int gzip_level = -1;                // --gzip [--gzip-level L]: gzip each body (Content-Encoding:
+                                      //   gzip) at level L (1-9, default 6). Default -1 = none.
   std::size_t connections = 16;       // --connections: keep-alive connections. Default 16.
   std::size_t topics = 8;             // --topics: topics the events spread over. Default 8.
   std::size_t payload_bytes = 200;    // --payload-bytes: size of each `payload`. Default 200.
@@ -113,6 +119,11 @@ usage: agg-load [options]
   --batch B          events per request: 1 = one event object per POST (default),
                      B > 1 = a JSON array of B events
   --envelope         send batches as {"events": [...]} instead of a bare array
+  --format F         json (default): the bodies above; ndjson: one event per line,
+                     Content-Type: application/x-ndjson (any --batch)
+  --gzip             compress every body with gzip (Content-Encoding: gzip); the result
+                     reports the bytes on the wire per event either way
+  --gzip-level L     zlib level 1-9 for --gzip (default 6, gzip's own default)
   --connections C    concurrent keep-alive connections (default 16)
   --topics T         number of topics the events spread over (default 8)
   --payload-bytes S  size in bytes of each event's payload object (default 200)
@@ -188,6 +199,14 @@ options parse_options(int argc, char** argv) {
       o.batch = parse_number<std::size_t>(arg, next());
     else if (arg == "--envelope")
       o.envelope = true;
+    else if (arg == "--format") {
+      const std::string f = next();
+      if (f != "json" && f != "ndjson") usage_error("--format must be json or ndjson");
+      o.ndjson = f == "ndjson";
+    } else if (arg == "--gzip")
+      o.gzip_level = o.gzip_level < 0 ? 6 : o.gzip_level;
+    else if (arg == "--gzip-level")
+      o.gzip_level = parse_number<int>(arg, next());
     else if (arg == "--connections")
       o.connections = parse_number<std::size_t>(arg, next());
     else if (arg == "--topics")
@@ -223,6 +242,8 @@ options parse_options(int argc, char** argv) {
   }
   if (!(o.dup_ratio >= 0.0 && o.dup_ratio < 1.0)) usage_error("--dup-ratio must be in [0,1)");
   if (o.batch < 1) usage_error("--batch must be >= 1");
+  if (o.gzip_level == 0 || o.gzip_level > 9) usage_error("--gzip-level must be 1-9");
+  if (o.ndjson && o.envelope) usage_error("--envelope and --format ndjson exclude each other");
   if (o.connections < 1) usage_error("--connections must be >= 1");
   if (o.topics < 1) usage_error("--topics must be >= 1");
   if (o.threads < 1) usage_error("--threads must be >= 1");
@@ -231,6 +252,22 @@ options parse_options(int argc, char** argv) {
   if (o.fill_to && o.duration_s > 0) usage_error("--fill-to and --duration exclude each other");
   if (!(o.timeout_s > 0)) usage_error("--timeout must be > 0");
   return o;
+}
+
+// gzip (RFC 1952) of `in` into `out` (replaced), at zlib level `level`.
+void gzip(const std::string& in, std::string& out, int level) {
+  z_stream s{};
+  if (deflateInit2(&s, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2 failed");
+  out.resize(deflateBound(&s, static_cast<uLong>(in.size())));
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  s.avail_in = static_cast<uInt>(in.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
 }
 
 // ---------------------------------------------------------------------------------
@@ -258,9 +295,24 @@ class work_source {
 
   void stop() { stop_.store(true, std::memory_order_relaxed); }
 
-  // Renders the body of positions [first, first+count) into `out` (replaced).
-  void render(std::string& out, std::uint64_t first, std::uint64_t count) const {
+  // Renders the body of positions [first, first+count) into `out` (replaced), then gzips it
+  // with --gzip (`scratch` holds the plain text then).
+  void render(std::string& out, std::string& scratch, std::uint64_t first,
+              std::uint64_t count) const {
+    if (opts_.gzip_level < 0) return render_plain(out, first, count);
+    render_plain(scratch, first, count);
+    gzip(scratch, out, opts_.gzip_level);
+  }
+
+  void render_plain(std::string& out, std::uint64_t first, std::uint64_t count) const {
     out.clear();
+    if (opts_.ndjson) {
+      for (std::uint64_t p = first; p < first + count; ++p) {
+        gen_.append_event_json(out, plan_.event_at(p));
+        out += '\n';
+      }
+      return;
+    }
     if (opts_.batch == 1) {
       gen_.append_event_json(out, plan_.event_at(first));
       return;
@@ -313,6 +365,8 @@ struct thread_stats {
   std::uint64_t reported_duplicates = 0;      // sum of "duplicates" in 200 bodies
   std::uint64_t reported_missing = 0;         // 200 bodies without those fields
   std::uint64_t retries_503 = 0;              // resends after a 503
+  std::uint64_t wire_bytes = 0;               // request heads and bodies written, resends too
+  std::uint64_t body_bytes = 0;               // request bodies written (encoded), resends too
   std::uint64_t io_errors = 0;                // connection reset, refused, parse error
   std::uint64_t timeouts = 0;                 // no answer within --timeout
   std::uint64_t events_failed = 0;            // events in failed requests
@@ -367,9 +421,14 @@ class connection {
     req_.target(opts_.path);
     req_.version(11);
     req_.set(http::field::host, opts_.host + ":" + std::to_string(opts_.port));
-    req_.set(http::field::content_type, "application/json");
+    req_.set(http::field::content_type, o.ndjson ? "application/x-ndjson" : "application/json");
+    if (o.gzip_level > 0) req_.set(http::field::content_encoding, "gzip");
     req_.set(http::field::user_agent, "agg-load");
     req_.keep_alive(true);
+    // The head's size without its Content-Length field, which do_write adds per body.
+    std::ostringstream head;
+    head << req_.base();
+    head_bytes_ = head.str().size() + std::string_view("Content-Length: \r\n").size();
   }
 
   // Synchronous connect, done by main before the clock starts.
@@ -398,7 +457,7 @@ class connection {
   // Claims the next request and renders it into next_body_.
   bool prepare_next() {
     if (!work_.claim(next_first_, next_count_)) return false;
-    work_.render(next_body_, next_first_, next_count_);
+    work_.render(next_body_, plain_, next_first_, next_count_);
     has_next_ = true;
     return true;
   }
@@ -414,6 +473,9 @@ class connection {
   }
 
   void send_current() {
+    const std::size_t body = req_.body().size();
+    stats_.body_bytes += body;
+    stats_.wire_bytes += head_bytes_ + body + std::to_string(body).size();
     in_flight_ = true;
     sent_at_ = clock_type::now();
     http::async_write(socket_, req_, [this](error_code ec, std::size_t) { on_write(ec); });
@@ -548,6 +610,8 @@ class connection {
   http::request<http::string_body> req_;
   std::optional<http::response_parser<http::string_body>> parser_;
   std::string next_body_;
+  std::string plain_;                              // --gzip: the body before compression
+  std::size_t head_bytes_ = 0;                     // request head without Content-Length
   std::uint64_t cur_first_ = 0, cur_count_ = 0;    // request on the wire
   std::uint64_t next_first_ = 0, next_count_ = 0;  // request rendered ahead
   bool has_next_ = false;
@@ -754,6 +818,8 @@ int main(int argc, char** argv) {
                       {"mode", opts.duration_s > 0 ? "duration" : "count"},
                       {"duration_s", opts.duration_s},
                       {"batch", opts.batch},
+                      {"format", opts.ndjson ? "ndjson" : "json"},
+                      {"gzip_level", opts.gzip_level},
                       {"connections", opts.connections},
                       {"threads", opts.threads},
                       {"dup_ratio", opts.dup_ratio},
@@ -875,6 +941,8 @@ int main(int argc, char** argv) {
     total.reported_duplicates += s.reported_duplicates;
     total.reported_missing += s.reported_missing;
     total.retries_503 += s.retries_503;
+    total.wire_bytes += s.wire_bytes;
+    total.body_bytes += s.body_bytes;
     total.io_errors += s.io_errors;
     total.timeouts += s.timeouts;
     total.events_failed += s.events_failed;
@@ -917,6 +985,12 @@ int main(int argc, char** argv) {
             << " us per request)\n"
             << "  throughput      " << fixed(eps, 1) << " events/s, " << fixed(rps, 1)
             << " requests/s\n"
+            << "  wire            "
+            << fixed(events_ok
+                         ? static_cast<double>(total.wire_bytes) / static_cast<double>(events_ok)
+                         : 0.0,
+                     1)
+            << " bytes per event (heads and bodies, " << total.wire_bytes << " bytes)\n"
             << "  latency         p50 " << fixed(p50, 3) << " ms, p90 " << fixed(p90, 3)
             << " ms, p99 " << fixed(p99, 3) << " ms, max " << fixed(pmax, 3) << " ms\n"
             << "  status         " << (status_text.empty() ? " none" : status_text) << "\n";
@@ -997,6 +1071,11 @@ int main(int argc, char** argv) {
   result["io_errors"] = total.io_errors;
   result["timeouts"] = total.timeouts;
   result["retries_503"] = total.retries_503;
+  // Bytes the requests put on the wire (HTTP heads and encoded bodies, resends included).
+  result["wire_bytes"] = total.wire_bytes;
+  result["body_bytes"] = total.body_bytes;
+  result["wire_bytes_per_event"] =
+      events_ok ? static_cast<double>(total.wire_bytes) / static_cast<double>(events_ok) : 0.0;
   result["generator_cpu_s"] = cpu_used;
   result["generator_cpu_us_per_event"] = per_event_us(cpu_used);
   if (!opts.server_pids.empty()) {

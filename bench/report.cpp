@@ -163,6 +163,7 @@ class report {
 
   std::string results_table() const;
   std::string before_after_table() const;
+  std::string formats_table() const;
   std::string profile_section() const;
   std::string postgres_section() const;
   std::string document() const;
@@ -406,6 +407,38 @@ std::string report::before_after_table() const {
       restart_s("current"), 3, "");
   row("Peak RSS, MB", mul(peak_kb("baseline"), 1.0 / 1024), mul(peak_kb("current"), 1.0 / 1024), 0,
       "");
+  return t.str();
+}
+
+// The same events as a JSON array, as NDJSON and as gzip + NDJSON (scripts/bench step
+// "formats"): rate, bytes on the wire per event, and the targets.
+std::string report::formats_table() const {
+  if (!r_.has("formats/json")) return {};
+  const opt json_eps = res("formats/json", {"events_per_s"});
+  const opt json_bytes = res("formats/json", {"wire_bytes_per_event"});
+  std::ostringstream t;
+  t << "| Body (batches of " << commas(res("formats/json", {"batch"}))
+    << ") | events/s | wire bytes per event | rate vs JSON | bytes vs JSON | server CPU µs/event "
+       "| counts |\n|---|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& [step, what] :
+       {std::pair<std::string, std::string>{"formats/json", "JSON array"},
+        {"formats/ndjson", "NDJSON"},
+        {"formats/gzip-ndjson", "gzip + NDJSON"}}) {
+    const opt eps = res(step, {"events_per_s"});
+    const opt bytes = res(step, {"wire_bytes_per_event"});
+    t << "| " << what << " | " << commas(eps) << " | " << fixed(bytes, 1) << " | "
+      << fixed(div(eps, json_eps), 2) << " | " << fixed(div(bytes, json_bytes), 3) << " | "
+      << fixed(res(step, {"server", "cpu_us_per_event"}), 2) << " | " << check(step) << " |\n";
+  }
+  const opt nd_eps = res("formats/ndjson", {"events_per_s"});
+  const opt gz_eps = res("formats/gzip-ndjson", {"events_per_s"});
+  const opt gz_bytes = res("formats/gzip-ndjson", {"wire_bytes_per_event"});
+  t << "\nTargets: NDJSON at least the JSON array rate: " << fixed(div(nd_eps, json_eps), 2)
+    << "x, " << verdict(div(nd_eps, json_eps), 1.0)
+    << "; gzip cuts the wire bytes at least 4x: " << fixed(div(json_bytes, gz_bytes), 1) << "x, "
+    << verdict(div(json_bytes, gz_bytes), 4.0)
+    << "; at 0.7x the uncompressed (NDJSON) rate or better: " << fixed(div(gz_eps, nd_eps), 2)
+    << "x, " << verdict(div(gz_eps, nd_eps), 0.7) << ".\n";
   return t.str();
 }
 
@@ -656,6 +689,16 @@ Latencies are those agg-load (or wrk, with `--latency`) measured per request.
          "memory.\n\n"
       << ba << "\n";
   }
+  if (const auto f = formats_table(); !f.empty())
+    d << "## Publish formats\n\nThe same " << commas(res("formats/json", {"events"}))
+      << " events (one seed, 20% duplicates) sent three times, each time to a fresh server: as "
+         "JSON arrays, as NDJSON, and as NDJSON compressed with gzip (agg-load `--gzip`, level "
+      << fixed(res("formats/gzip-ndjson", {"gzip_level"}), 0)
+      << ", each body compressed by the generator while the previous request is in flight). "
+         "Wire bytes count the HTTP heads and the bodies as "
+         "sent. The payload filler is a run of `x`, so gzip does better here than on real "
+         "payloads.\n\n"
+      << f << "\n";
   d << postgres_section() << profile_section()
     << "\n## Commands\n\nExactly as run (`$TMP` is the script's temporary folder):\n\n```\n";
   for (const auto& c : r_.commands())
@@ -699,7 +742,8 @@ int main(int argc, char** argv) {
   }
   const results r(in);
   const report rep(r);
-  std::cout << rep.results_table();
+  if (r.has("current/single")) std::cout << rep.results_table();
+  if (const auto f = rep.formats_table(); !f.empty()) std::cout << "\n" << f;
   if (const auto ba = rep.before_after_table(); !ba.empty()) std::cout << "\n" << ba;
   if (!output_path.empty()) {
     const std::string tmp = output_path + ".tmp";

@@ -6,7 +6,7 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json1.81-dev
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
-                    libboost-url1.81-dev libpq-dev)  # libpq for --db postgresql://
+                    libboost-url1.81-dev libpq-dev zlib1g-dev)  # libpq: --db postgresql://; zlib: gzip bodies
 
 # What the test suite needs beside the build (scripts/test): a real Prometheus and promtool for
 # the /metrics tests; curl and Python's websockets for /subscribe through third-party clients;

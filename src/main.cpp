@@ -33,7 +33,7 @@ int serve(const agg::options& opts) {
                                    log);
   agg::api::service service(
       *store, consumer, http.stopping(), http.executor(),
-      {opts.max_batch, {opts.max_subscribers, opts.subscriber_buffer}, opts.db});
+      {opts.max_batch, opts.max_body, {opts.max_subscribers, opts.subscriber_buffer}, opts.db});
   http.listen(service);
   http.run();
 

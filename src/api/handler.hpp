@@ -1,5 +1,6 @@
 #pragma once
 
+#include "api/body_format.hpp"
 #include "api/responses.hpp"
 #include "api/stream.hpp"
 #include "core/metrics.hpp"
@@ -23,12 +24,16 @@ struct request_head {
   std::string_view target;  // as sent: path and query
   const boost::beast::http::fields* headers = nullptr;
   bool websocket = false;  // a WebSocket upgrade: a stream answer becomes WebSocket messages
+  // The body's media type, coding and handling, decided once from the headers by
+  // decide_body_format when the head is read: the transport decodes the body with
+  // `format.coding` while reading it, so `request::body` is always decoded.
+  body_format format;
 };
 
 // A whole request as a transport hands it to the service core.
 struct request {
   request_head head;
-  std::string body;
+  std::string body;  // decoded (see request_head::format)
   // Where the answer is handed back, tracking outstanding work so that the transport's
   // context keeps running until every admitted request has been answered.
   boost::asio::any_io_executor executor;

@@ -1,5 +1,6 @@
 #include "api/publish_parser.hpp"
 
+#include "api/ndjson.hpp"
 #include "api/validation.hpp"
 #include "core/json_text.hpp"
 
@@ -36,23 +37,23 @@ std::size_t depth_of(const json::value& v, std::size_t limit) {
 }
 
 // A required string member; records a field_error when missing or not a string.
-const json::string* string_field(const json::object& o, std::string_view name, std::size_t index,
+const json::string* string_field(const json::object& o, std::string_view name,
                                  std::vector<field_error>& errors) {
   const auto* v = o.if_contains(name);
   if (!v) {
-    errors.push_back({index, std::string(name), "is required"});
+    errors.push_back({0, std::string(name), "is required"});
     return nullptr;
   }
   if (!v->is_string()) {
-    errors.push_back({index, std::string(name), "must be a string"});
+    errors.push_back({0, std::string(name), "must be a string"});
     return nullptr;
   }
   return &v->get_string();
 }
 
-void check(std::optional<std::string> problem, std::string_view name, std::size_t index,
+void check(std::optional<std::string> problem, std::string_view name,
            std::vector<field_error>& errors) {
-  if (problem) errors.push_back({index, std::string(name), std::move(*problem)});
+  if (problem) errors.push_back({0, std::string(name), std::move(*problem)});
 }
 
 // Where one event's fields sit in parse_result::text, until the text stops growing.
@@ -67,47 +68,73 @@ void append_text(std::vector<char>& text, std::string_view s, field_spans& spans
   text.insert(text.end(), s.begin(), s.end());
 }
 
-// Validates one element; on success appends its fields to `text` and an event whose views are
-// set once `text` is complete. Records every field error otherwise. Returns false for a payload
-// nested too deep (a 400 for the whole body, not a 422). `scratch` is reused between calls.
-bool take_event(const json::value& v, std::size_t index, parse_result& r,
-                std::vector<field_spans>& spans, std::string& scratch) {
-  auto& errors = r.details;
+// The events of one request as they are taken, in request order, whatever the body's shape.
+struct batch {
+  bool lenient = false;
+  parse_result r;
+  std::vector<field_spans> spans;
+  std::string scratch;              // the payload's compact text, reused between events
+  std::vector<field_error> errors;  // of the event being taken
+
+  // Records the errors of the event at `index` (`line` 0 unless NDJSON).
+  void refuse(std::size_t index, std::size_t line) {
+    for (auto& e : errors) {
+      e.index = index;
+      e.line = line;
+      r.details.push_back(std::move(e));
+    }
+    errors.clear();
+  }
+  // All or nothing: once an event is invalid the request is refused, so nothing more is built.
+  bool building() const { return lenient || r.details.empty(); }
+};
+
+// The one place that turns one parsed event object into an event, or into its field errors
+// (every invalid field). Returns false for a payload nested too deep (a 400 for the whole
+// body, not a 422).
+bool take_event(const json::value& v, std::size_t index, std::size_t line, batch& b) {
+  auto& errors = b.errors;
   const auto* o = v.if_object();
   if (!o) {
-    errors.push_back({index, "event", "must be a JSON object"});
+    errors.push_back({0, "event", "must be a JSON object"});
+    b.refuse(index, line);
     return true;
   }
-  const auto* topic = string_field(*o, "topic", index, errors);
-  if (topic) check(check_topic(view(*topic)), "topic", index, errors);
-  const auto* id = string_field(*o, "event_id", index, errors);
-  if (id) check(check_text(view(*id)), "event_id", index, errors);
-  const auto* ts = string_field(*o, "timestamp", index, errors);
-  if (ts) check(check_timestamp(view(*ts)), "timestamp", index, errors);
-  const auto* source = string_field(*o, "source", index, errors);
-  if (source) check(check_text(view(*source)), "source", index, errors);
+  const auto* topic = string_field(*o, "topic", errors);
+  if (topic) check(check_topic(view(*topic)), "topic", errors);
+  const auto* id = string_field(*o, "event_id", errors);
+  if (id) check(check_text(view(*id)), "event_id", errors);
+  const auto* ts = string_field(*o, "timestamp", errors);
+  if (ts) check(check_timestamp(view(*ts)), "timestamp", errors);
+  const auto* source = string_field(*o, "source", errors);
+  if (source) check(check_text(view(*source)), "source", errors);
   const auto* payload = o->if_contains("payload");
   if (!payload) {
-    errors.push_back({index, "payload", "is required"});
+    errors.push_back({0, "payload", "is required"});
   } else if (!payload->is_object()) {
-    errors.push_back({index, "payload", "must be a JSON object"});
+    errors.push_back({0, "payload", "must be a JSON object"});
   } else if (depth_of(*payload, max_payload_depth) > max_payload_depth) {
     return false;
   }
-  if (!errors.empty()) return true;  // the request will be refused: build nothing more
+  if (!errors.empty()) {
+    b.refuse(index, line);
+    return true;
+  }
+  if (!b.building()) return true;
 
   event e;
   e.key_hash = key_hash(view(*topic), view(*id));
   e.content_hash = hash_bytes(view(*source), hash_bytes(view(*ts), hash_json_value(*payload)));
-  scratch.clear();
-  append_json_value(scratch, *payload);
-  field_spans& sp = spans.emplace_back();
-  append_text(r.text, view(*topic), sp, 0);
-  append_text(r.text, view(*id), sp, 1);
-  append_text(r.text, view(*ts), sp, 2);
-  append_text(r.text, view(*source), sp, 3);
-  append_text(r.text, scratch, sp, 4);
-  r.events.push_back(e);
+  b.scratch.clear();
+  append_json_value(b.scratch, *payload);
+  field_spans& sp = b.spans.emplace_back();
+  append_text(b.r.text, view(*topic), sp, 0);
+  append_text(b.r.text, view(*id), sp, 1);
+  append_text(b.r.text, view(*ts), sp, 2);
+  append_text(b.r.text, view(*source), sp, 3);
+  append_text(b.r.text, b.scratch, sp, 4);
+  b.r.events.push_back(e);
+  if (b.lenient) b.r.positions.push_back(static_cast<std::uint32_t>(index));
   return true;
 }
 
@@ -118,22 +145,55 @@ parse_result failure(errc code, std::string message) {
   return r;
 }
 
-}  // namespace
+parse_result too_many(std::string_view count, std::size_t max_batch) {
+  return failure(errc::too_large, "request has " + std::string(count) + " events; the limit is " +
+                                      std::to_string(max_batch));
+}
 
-parse_result parse_publish(std::string_view body, std::size_t max_batch) {
+parse_result too_deep(std::string_view where) {
+  return failure(errc::invalid_json, std::string(where) + " is nested deeper than " +
+                                         std::to_string(max_payload_depth) + " levels");
+}
+
+// The request's outcome once every event was taken.
+parse_result finish(batch& b, std::size_t count) {
+  parse_result& r = b.r;
+  r.count = count;
+  if (count == 0)
+    return failure(errc::validation_failed, "the batch is empty: send at least one event");
+  if (!r.details.empty() && !b.lenient) {
+    r.code = errc::validation_failed;
+    r.message =
+        std::to_string(r.details.size()) + " invalid field(s) in the request; nothing was stored";
+    r.events.clear();
+    r.text.clear();
+    return std::move(r);
+  }
+  // The text is complete: point the events at it.
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    std::string_view* fields[] = {&r.events[i].topic, &r.events[i].event_id, &r.events[i].timestamp,
+                                  &r.events[i].source, &r.events[i].payload};
+    for (int f = 0; f < 5; ++f) *fields[f] = {r.text.data() + b.spans[i].at[f], b.spans[i].size[f]};
+  }
+  return std::move(r);
+}
+
+json::parse_options parse_limits() {
+  json::parse_options popts;
+  popts.max_depth = max_body_depth;
+  return popts;
+}
+
+parse_result parse_json(std::string_view body, bool lenient, std::size_t max_batch) {
   // Small bodies parse without touching the heap; larger ones grow the arena in blocks.
   unsigned char stack[8192];
   json::monotonic_resource arena(stack, sizeof stack);
-  json::parse_options popts;
-  popts.max_depth = max_body_depth;
-  json::parser p(&arena, popts);
+  json::parser p(&arena, parse_limits());
   boost::system::error_code ec;
   // write() parses one complete value and fails on trailing data.
   const std::size_t used = p.write(body.data(), body.size(), ec);
   if (ec) {
-    if (ec == json::error::too_deep)
-      return failure(errc::invalid_json,
-                     "body is nested deeper than " + std::to_string(max_payload_depth) + " levels");
+    if (ec == json::error::too_deep) return too_deep("body");
     return failure(errc::invalid_json, "body is not valid UTF-8 JSON: " + ec.message() +
                                            " (near byte " + std::to_string(used) + ")");
   }
@@ -150,39 +210,61 @@ parse_result parse_publish(std::string_view body, std::size_t max_batch) {
                    "body must be an event object, an array of events or {\"events\": [...]}");
   }
 
-  parse_result r;
   const std::size_t n = list ? list->size() : 1;
-  if (n > max_batch)
-    return failure(errc::too_large, "request has " + std::to_string(n) + " events; the limit is " +
-                                        std::to_string(max_batch));
-  if (n == 0)
-    return failure(errc::validation_failed, "the batch is empty: send at least one event");
-  r.events.reserve(n);
-  r.text.reserve(body.size());  // compact fields are rarely longer than the body
-  std::vector<field_spans> spans;
-  spans.reserve(n);
-  std::string scratch;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!take_event(list ? (*list)[i] : root, i, r, spans, scratch))
-      return failure(errc::invalid_json, "payload of event " + std::to_string(i) +
-                                             " is nested deeper than " +
-                                             std::to_string(max_payload_depth) + " levels");
+  if (n > max_batch) return too_many(std::to_string(n), max_batch);
+  batch b;
+  b.lenient = lenient;
+  b.r.events.reserve(n);
+  b.r.text.reserve(body.size());  // compact fields are rarely longer than the body
+  b.spans.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (!take_event(list ? (*list)[i] : root, i, 0, b))
+      return too_deep("payload of event " + std::to_string(i));
+  return finish(b, n);
+}
+
+parse_result parse_ndjson(std::string_view body, bool lenient, std::size_t max_batch) {
+  // One parser for every line; each line's value lives in an arena of its own, on the stack
+  // while it fits, so the body never becomes one document.
+  json::parser p(json::storage_ptr(), parse_limits());
+  batch b;
+  b.lenient = lenient;
+  b.r.text.reserve(body.size());
+  ndjson_lines lines(body);
+  std::size_t index = 0;
+  for (auto line = lines.next(); line; line = lines.next(), ++index) {
+    if (index == max_batch) return too_many("more than " + std::to_string(max_batch), max_batch);
+    unsigned char stack[4096];
+    json::monotonic_resource arena(stack, sizeof stack);
+    p.reset(&arena);
+    boost::system::error_code ec;
+    const std::size_t used = p.write(line->text.data(), line->text.size(), ec);
+    if (ec == json::error::too_deep) return too_deep("line " + std::to_string(line->number));
+    if (ec) {
+      b.errors.push_back({0, "event",
+                          "line is not valid UTF-8 JSON: " + ec.message() + " (near byte " +
+                              std::to_string(used) + " of the line)"});
+      b.refuse(index, line->number);
+      continue;
+    }
+    const json::value v = p.release();
+    if (!take_event(v, index, line->number, b))
+      return too_deep("payload of event " + std::to_string(index) + " (line " +
+                      std::to_string(line->number) + ")");
   }
-  if (!r.details.empty()) {
-    r.code = errc::validation_failed;
-    r.message =
-        std::to_string(r.details.size()) + " invalid field(s) in the request; nothing was stored";
-    r.events.clear();
-    r.text.clear();
-    return r;
-  }
-  // The text is complete: point the events at it.
-  for (std::size_t i = 0; i < r.events.size(); ++i) {
-    std::string_view* fields[] = {&r.events[i].topic, &r.events[i].event_id, &r.events[i].timestamp,
-                                  &r.events[i].source, &r.events[i].payload};
-    for (int f = 0; f < 5; ++f) *fields[f] = {r.text.data() + spans[i].at[f], spans[i].size[f]};
-  }
-  return r;
+  return finish(b, index);
+}
+
+}  // namespace
+
+parse_result parse_publish(std::string_view body, const body_format& format,
+                           std::size_t max_batch) {
+  return format.media == media_type::ndjson ? parse_ndjson(body, format.lenient, max_batch)
+                                            : parse_json(body, format.lenient, max_batch);
+}
+
+parse_result parse_publish(std::string_view body, std::size_t max_batch) {
+  return parse_json(body, false, max_batch);
 }
 
 }  // namespace agg::api

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "api/body_format.hpp"
 #include "core/errc.hpp"
 #include "core/event.hpp"
 #include "core/field_error.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +18,14 @@ namespace agg::api {
 struct parse_result {
   errc code = errc::ok;
   std::string message;
+  // validation_failed: every invalid field of every event. Lenient and ok: the invalid fields
+  // of the events left out (then `events` holds only the valid ones).
   std::vector<field_error> details;
   std::vector<event> events;
+  // Lenient only: the request position of each of `events` (empty otherwise: event i is at i).
+  std::vector<std::uint32_t> positions;
+  // Events in the request, valid or not.
+  std::size_t count = 0;
   // The bytes the events' fields view. A vector keeps its buffer when moved, so the views stay
   // valid wherever the result (or the job it is moved into) goes.
   std::vector<char> text;
@@ -26,10 +34,17 @@ struct parse_result {
 // The nesting a payload may have (the payload object itself is level 1).
 inline constexpr std::size_t max_payload_depth = 256;
 
-// Pure: body bytes -> validated events, all or nothing. Accepts one event object, an array of
-// events, or {"events": [...]} (an object with an "events" member is always the wrapper).
-// More than max_batch events is too_large; an empty batch or any invalid event is
-// validation_failed listing every invalid field of every event.
+// Pure: body bytes (already decoded) -> validated events.
+// JSON: one event object, an array of events, or {"events": [...]} (an object with an
+// "events" member is always the wrapper), parsed as one document. NDJSON: one event object
+// per non-blank line, each line parsed on its own (never one document for the body); a line
+// that is not JSON is an invalid event, and details carry the line number.
+// More than max_batch events is too_large; an empty batch is validation_failed; a body (or
+// line) nested deeper than max_payload_depth in a payload is invalid_json.
+// All or nothing (default): any invalid event is validation_failed listing every invalid field
+// of every event. Lenient (format.lenient): ok with the valid events, the others in details.
+parse_result parse_publish(std::string_view body, const body_format& format, std::size_t max_batch);
+// JSON, all or nothing.
 parse_result parse_publish(std::string_view body, std::size_t max_batch);
 
 }  // namespace agg::api

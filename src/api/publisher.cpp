@@ -1,55 +1,91 @@
 #include "api/publisher.hpp"
 
+#include "api/body_decoder.hpp"
 #include "api/publish_parser.hpp"
-
-#include <boost/beast/core/string.hpp>
 
 namespace agg::api {
 namespace {
 
-bool is_json_media_type(std::string_view v) {
-  // "application/json" with optional parameters ("; charset=utf-8"), case-insensitive.
-  const auto semi = v.find(';');
-  std::string_view type = v.substr(0, semi);
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  return boost::beast::iequals(type, "application/json");
+// What a lenient answer needs besides the job's events and results.
+struct lenient_rest {
+  std::vector<std::uint32_t> positions;
+  std::vector<field_error> details;
+  std::size_t count = 0;
+};
+
+reply ok_reply(std::string body, bool lenient) {
+  reply r;
+  r.body = std::move(body);
+  if (lenient) r.headers.emplace_back("Preference-Applied", "handling=lenient");
+  return r;
 }
 
 }  // namespace
 
 publisher::publisher(consumer::consumer& c, const store::event_store& store,
-                     const std::atomic<bool>& shutting_down, std::size_t max_batch)
-    : consumer_(c), store_(store), shutting_down_(shutting_down), max_batch_(max_batch) {}
+                     const std::atomic<bool>& shutting_down, std::size_t max_batch,
+                     std::size_t max_body)
+    : consumer_(c),
+      store_(store),
+      shutting_down_(shutting_down),
+      max_batch_(max_batch),
+      max_body_(max_body) {}
 
-std::optional<reply> publisher::check_media_type(std::optional<std::string_view> content_type) {
-  if (!content_type || is_json_media_type(*content_type)) return std::nullopt;
-  return error_reply(errc::unsupported_media_type, "Content-Type must be application/json, not '" +
-                                                       std::string(*content_type) + "'");
+void publisher::publish_message(std::optional<std::string_view> content_type,
+                                std::optional<std::string_view> content_encoding, std::string body,
+                                boost::asio::any_io_executor executor,
+                                std::function<void(reply)> done) {
+  auto format = decide_body_format(content_type, content_encoding);
+  if (format.refusal != errc::ok) return done(error_reply(format.refusal, format.message));
+  if (format.coding != content_coding::identity) {
+    if (body.size() > max_encoded_size(max_body_))
+      return done(error_reply(errc::too_large, "encoded body is larger than the limit of " +
+                                                   std::to_string(max_encoded_size(max_body_)) +
+                                                   " bytes"));
+    std::string decoded, message;
+    if (const errc e = decode_body(format.coding, body, max_body_, decoded, message); e != errc::ok)
+      return done(error_reply(e, message));
+    body = std::move(decoded);
+    format.coding = content_coding::identity;
+  } else if (body.size() > max_body_) {
+    return done(error_reply(errc::too_large, "body is larger than the limit of " +
+                                                 std::to_string(max_body_) + " bytes"));
+  }
+  publish(format, std::move(body), std::move(executor), std::move(done));
 }
 
-void publisher::publish(std::optional<std::string_view> content_type, std::string body,
+void publisher::publish(const body_format& format, std::string body,
                         boost::asio::any_io_executor executor, std::function<void(reply)> done) {
-  if (auto refused = check_media_type(content_type)) return done(std::move(*refused));
+  if (format.refusal != errc::ok) return done(error_reply(format.refusal, format.message));
   if (shutting_down_.load(std::memory_order_acquire))
     return done(error_reply(errc::shutting_down, "the service is shutting down; retry"));
 
-  auto parsed = api::parse_publish(body, max_batch_);
+  auto parsed = api::parse_publish(body, format, max_batch_);
   if (parsed.code != errc::ok)
     return done(error_reply(parsed.code, parsed.message, parsed.details));
   // The events view parsed.text: do not hold the body too while the commit waits.
   std::string().swap(body);
 
+  std::shared_ptr<lenient_rest> rest;
+  if (format.lenient) {
+    rest = std::make_shared<lenient_rest>(
+        lenient_rest{std::move(parsed.positions), std::move(parsed.details), parsed.count});
+    if (parsed.events.empty())  // every event was invalid: nothing to store
+      return done(
+          ok_reply(publish_body({}, {}, {rest->positions, rest->details, rest->count}), true));
+  }
+
   auto job = std::make_shared<consumer::publish_job>();
   job->events = std::move(parsed.events);
   job->text = std::move(parsed.text);
   job->executor = std::move(executor);
-  job->on_done = [this, done](consumer::publish_job& j) {
+  job->on_done = [this, done, rest](consumer::publish_job& j) {
     if (j.error)
       return done(error_reply(errc::unavailable, "the store failed: " + store_.failure()));
-    reply r;
-    r.body = publish_body(j.events, j.results);
-    done(std::move(r));
+    if (rest)
+      return done(ok_reply(
+          publish_body(j.events, j.results, {rest->positions, rest->details, rest->count}), true));
+    done(ok_reply(publish_body(j.events, j.results), false));
   };
   if (const errc e = consumer_.submit(job); e != errc::ok) {
     job->on_done = nullptr;  // not admitted: answered here, never by the consumer

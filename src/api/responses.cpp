@@ -37,6 +37,56 @@ http::status status_of(errc e) {
   return http::status::internal_server_error;
 }
 
+// [{"index", "field", "message"[, "line"]}, ...]
+void append_details(std::string& b, const field_error* first, const field_error* last) {
+  b.push_back('[');
+  for (const auto* d = first; d != last; ++d) {
+    if (d != first) b.push_back(',');
+    b += "{\"index\":";
+    append_number(b, d->index);
+    if (d->line) {
+      b += ",\"line\":";
+      append_number(b, d->line);
+    }
+    b += ",\"field\":";
+    append_json_string(b, d->field);
+    b += ",\"message\":";
+    append_json_string(b, d->message);
+    b.push_back('}');
+  }
+  b.push_back(']');
+}
+
+void append_result(std::string& b, const event& e, const event_result& r) {
+  b += "{\"topic\":";
+  append_json_string(b, e.topic);
+  b += ",\"event_id\":";
+  append_json_string(b, e.event_id);
+  b += ",\"status\":\"";
+  b += to_string(r.status);
+  b += "\",\"seq\":";
+  append_number(b, r.seq);
+  b.push_back('}');
+}
+
+// {"received", "accepted", "duplicates"[, "invalid"], "results": [ — the head of a 200.
+void append_counts(std::string& b, const std::vector<event_result>& results,
+                   const std::size_t* invalid) {
+  std::size_t accepted = 0;
+  for (const auto& r : results) accepted += r.status == event_status::accepted;
+  b += "{\"received\":";
+  append_number(b, results.size());
+  b += ",\"accepted\":";
+  append_number(b, accepted);
+  b += ",\"duplicates\":";
+  append_number(b, results.size() - accepted);
+  if (invalid) {
+    b += ",\"invalid\":";
+    append_number(b, *invalid);
+  }
+  b += ",\"results\":[";
+}
+
 }  // namespace
 
 reply error_reply(errc code, std::string_view message, const std::vector<field_error>& details) {
@@ -49,44 +99,53 @@ reply error_reply(errc code, std::string_view message, const std::vector<field_e
   append_json_string(b, to_string(code));
   b += ",\"message\":";
   append_json_string(b, message);
-  b += ",\"details\":[";
-  for (std::size_t i = 0; i < details.size(); ++i) {
-    if (i) b.push_back(',');
-    b += "{\"index\":";
-    append_number(b, details[i].index);
-    b += ",\"field\":";
-    append_json_string(b, details[i].field);
-    b += ",\"message\":";
-    append_json_string(b, details[i].message);
-    b.push_back('}');
-  }
-  b += "]}";
+  b += ",\"details\":";
+  append_details(b, details.data(), details.data() + details.size());
+  b += "}";
   return r;
 }
 
 std::string publish_body(const std::vector<event>& events,
                          const std::vector<event_result>& results) {
-  std::size_t accepted = 0;
-  for (const auto& r : results) accepted += r.status == event_status::accepted;
   std::string b;
   b.reserve(64 + results.size() * 96);
-  b = "{\"received\":";
-  append_number(b, events.size());
-  b += ",\"accepted\":";
-  append_number(b, accepted);
-  b += ",\"duplicates\":";
-  append_number(b, results.size() - accepted);
-  b += ",\"results\":[";
+  append_counts(b, results, nullptr);
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (i) b.push_back(',');
-    b += "{\"topic\":";
-    append_json_string(b, events[i].topic);
-    b += ",\"event_id\":";
-    append_json_string(b, events[i].event_id);
-    b += ",\"status\":\"";
-    b += to_string(results[i].status);
-    b += "\",\"seq\":";
-    append_number(b, results[i].seq);
+    append_result(b, events[i], results[i]);
+  }
+  b += "]}";
+  return b;
+}
+
+std::string publish_body(const std::vector<event>& events, const std::vector<event_result>& results,
+                         const left_out& invalid) {
+  std::string b;
+  b.reserve(64 + invalid.count * 96);
+  const std::size_t n_invalid = invalid.count - results.size();
+  append_counts(b, results, &n_invalid);
+  // Merge the kept events (at their positions) and the invalid ones (details grouped by
+  // index, both in request order) back into request order.
+  std::size_t kept = 0;
+  const field_error* d = invalid.details.data();
+  const field_error* const d_end = d + invalid.details.size();
+  for (std::size_t i = 0; i < invalid.count; ++i) {
+    if (i) b.push_back(',');
+    if (kept < results.size() && invalid.positions[kept] == i) {
+      append_result(b, events[kept], results[kept]);
+      ++kept;
+      continue;
+    }
+    const field_error* first = d;
+    while (d != d_end && d->index == i) ++d;
+    b += "{\"index\":";
+    append_number(b, i);
+    if (first != d && first->line) {
+      b += ",\"line\":";
+      append_number(b, first->line);
+    }
+    b += ",\"status\":\"invalid\",\"details\":";
+    append_details(b, first, d);
     b.push_back('}');
   }
   b += "]}";

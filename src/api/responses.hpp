@@ -7,6 +7,7 @@
 
 #include <boost/beast/http/status.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,19 @@ reply error_reply(errc code, std::string_view message,
 // Pure JSON shaping of the success bodies.
 std::string publish_body(const std::vector<event>& events,
                          const std::vector<event_result>& results);
+// Lenient mode: what was left out of a request. `positions[k]` is the request position of
+// events[k] (and results[k]); every other position of the `count` is invalid, with its
+// field errors in `details` (request order).
+struct left_out {
+  const std::vector<std::uint32_t>& positions;
+  const std::vector<field_error>& details;
+  std::size_t count = 0;
+};
+// {"received": stored + dropped, "accepted", "duplicates", "invalid": left out, "results": all
+// `count` positions in request order, the invalid ones as {"index", "status": "invalid",
+// "details"}}.
+std::string publish_body(const std::vector<event>& events, const std::vector<event_result>& results,
+                         const left_out& invalid);
 std::string events_body(const std::vector<store::stored_event>& rows);
 // The answer to a page read: the /events body, or 503 unavailable when the read failed.
 reply page_reply(boost::system::error_code ec, const std::vector<store::stored_event>& rows);

@@ -25,12 +25,6 @@ std::string_view query_of(std::string_view target) {
   return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
-std::optional<std::string_view> content_type_of(const http::fields& headers) {
-  const auto ct = headers.find(http::field::content_type);
-  if (ct == headers.end()) return std::nullopt;
-  return ct->value();
-}
-
 // The size of a file; none when it does not exist (no WAL yet, or --db is not a file).
 std::optional<std::uint64_t> file_size(const std::string& path) {
   struct stat st {};
@@ -46,7 +40,7 @@ service::service(store::event_store& store, consumer::consumer& c,
     : store_(store),
       consumer_(c),
       shutting_down_(shutting_down),
-      publisher_(c, store, shutting_down, s.max_batch),
+      publisher_(c, store, shutting_down, s.max_batch, s.max_body),
       subscriptions_(store, std::move(ex), s.streams),
       started_(std::chrono::steady_clock::now()),
       started_at_(format_utc_ms(std::chrono::system_clock::now())),
@@ -55,8 +49,9 @@ service::service(store::event_store& store, consumer::consumer& c,
 std::optional<reply> service::check_head(const request_head& head) {
   auto routed = route(head.method, path_of(head.target));
   if (auto* r = std::get_if<reply>(&routed)) return std::move(*r);
-  if (std::get<endpoint>(routed) == endpoint::publish)
-    return publisher::check_media_type(content_type_of(*head.headers));
+  // An unknown media type or coding is refused before a byte of the body is read or inflated.
+  if (std::get<endpoint>(routed) == endpoint::publish && head.format.refusal != errc::ok)
+    return error_reply(head.format.refusal, head.format.message);
   return std::nullopt;
 }
 
@@ -65,8 +60,7 @@ void service::handle(request req, std::function<void(answer)> done) {
   if (auto* r = std::get_if<reply>(&routed)) return done(std::move(*r));
   switch (std::get<endpoint>(routed)) {
     case endpoint::publish:
-      return publisher_.publish(content_type_of(*req.head.headers), std::move(req.body),
-                                std::move(req.executor),
+      return publisher_.publish(req.head.format, std::move(req.body), std::move(req.executor),
                                 [done = std::move(done)](reply r) { done(std::move(r)); });
     case endpoint::events:
       return events(query_of(req.head.target), std::move(req.executor), std::move(done));

@@ -18,7 +18,8 @@ namespace agg::api {
 class service final : public handler {
  public:
   struct settings {
-    std::size_t max_batch = 10000;  // --max-batch: most events in one request
+    std::size_t max_batch = 10000;     // --max-batch: most events in one request
+    std::size_t max_body = 16u << 20;  // --max-body: largest decoded body (broker messages)
     subscriptions::settings streams;
     std::string db_file;  // --db when it is a SQLite file: its sizes go to /metrics
   };

@@ -38,7 +38,9 @@ struct options {
   unsigned linger_ms = 2;
   // --sync: durability of a commit, see sync_mode. Default normal.
   sync_mode sync = sync_mode::normal;
-  // --max-body: largest request body in bytes; larger is 413. Default 16777216 (16 MiB).
+  // --max-body: largest request body in bytes, as sent and once decoded (Content-Encoding:
+  // a gzip body is refused as soon as inflating it passes this); larger is 413. Default
+  // 16777216 (16 MiB).
   std::size_t max_body = 16u << 20;
   // --max-batch: most events in one request; more is 413. Default 10000.
   std::size_t max_batch = 10000;

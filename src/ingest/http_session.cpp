@@ -12,6 +12,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <array>
@@ -99,7 +100,8 @@ bool http_session::request_waiting() const {
 void http_session::do_read() {
   parser_.emplace();
   parser_->header_limit(header_limit);
-  parser_->body_limit(ctx_.opts.max_body);
+  // The wire size; decoding_body holds the decoded size to --max-body.
+  parser_->body_limit(api::max_encoded_size(ctx_.opts.max_body));
   early_.reset();
   reading_ = true;
   stream_.expires_after(closing_ ? drain_read_timeout : io_timeout);
@@ -110,7 +112,7 @@ void http_session::do_read() {
 
 api::request_head http_session::head() const {
   const auto& req = parser_->get();
-  return {req.method(), req.target(), &req.base(), beast::websocket::is_upgrade(req)};
+  return {req.method(), req.target(), &req.base(), beast::websocket::is_upgrade(req), format_};
 }
 
 void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
@@ -119,7 +121,14 @@ void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
   // HTTP/1.0 has no 100 Continue: the expectation is ignored (RFC 9110 10.1.1).
   const bool expects_continue =
       req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
+  format_ = api::decide_body_format(req.base());
   early_ = ctx_.handler.check_head(head());
+  if (!early_) {
+    // Decode while reading (an early answer drops the body instead).
+    auto& body = parser_->get().body();
+    body.decoder = std::make_unique<api::body_decoder>(format_.coding, ctx_.opts.max_body);
+    body.reserve = format_.coding == api::content_coding::identity;
+  }
   if (early_) {
     // Decided from the head. A client waiting for 100-continue has not sent the body, and a
     // reply that closes does not want it: answer now. Otherwise read the body and drop it,
@@ -179,6 +188,8 @@ void http_session::on_read_error(boost::system::error_code ec) {
   else if (ec == http::error::body_limit)
     r = api::error_reply(errc::too_large, "body is larger than the limit of " +
                                               std::to_string(ctx_.opts.max_body) + " bytes");
+  else if (ec.category() == agg_category() && parser_->get().body().decoder)
+    r = api::error_reply(static_cast<errc>(ec.value()), parser_->get().body().decoder->message());
   else
     r = api::error_reply(errc::bad_request, "malformed HTTP request: " + ec.message());
   r.close = true;
@@ -196,7 +207,7 @@ void http_session::handle() {
     return send(std::move(r));
   }
   stream_.expires_never();  // the wait for the answer (a commit, a read) is ours
-  api::request r{head(), std::move(req.body()),
+  api::request r{head(), std::move(req.body().text),
                  net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked)};
   ctx_.handler.handle(std::move(r), [self = shared_from_this()](api::answer a) {
     // Answers may come from a store or consumer thread: back to this session's strand.
@@ -302,8 +313,9 @@ void http_session::upgrade(api::stream_reply s) {
   // The WebSocket session takes the socket and the upgrade request; this session ends here.
   // It counts the request once the handshake is done; its time to the 101 is this session's.
   metrics::process().request_duration(route_).observe_since(read_done_);
+  // It needs the head only: an upgrade request has no body.
   std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(s))
-      ->run(parser_->release());
+      ->run(http::request<http::string_body>(std::move(parser_->release().base())));
 }
 
 void http_session::linger_close() {

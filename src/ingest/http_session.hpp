@@ -1,6 +1,7 @@
 #pragma once
 
 #include "api/handler.hpp"
+#include "ingest/decoding_body.hpp"
 #include "ingest/queued_sink.hpp"
 #include "ingest/server_context.hpp"
 
@@ -11,7 +12,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <memory>
 #include <optional>
@@ -50,7 +50,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void stream_finished();
 
  private:
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using request_parser = boost::beast::http::request_parser<decoding_body>;
 
   void do_read();
   void on_read_header(boost::system::error_code ec, std::size_t);
@@ -78,6 +78,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   server_context& ctx_;
   std::optional<request_parser> parser_;
   std::optional<api::reply> early_;       // decided from the head; the body is read and dropped
+  api::body_format format_;               // decided from the head of the current request
   std::string out_;                       // the answer being written, serialised by serialize_reply
   std::vector<std::string> chunk_heads_;  // the size lines of the chunks being written
   std::vector<boost::asio::const_buffer> iov_;  // the gathered write of those chunks

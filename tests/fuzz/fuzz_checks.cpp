@@ -1,7 +1,9 @@
 #include "fuzz_checks.hpp"
 
+#include "api/body_decoder.hpp"
+#include "api/body_format.hpp"
+#include "api/ndjson.hpp"
 #include "api/publish_parser.hpp"
-#include "api/publisher.hpp"
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "core/json_text.hpp"
@@ -465,12 +467,10 @@ std::string check_http(std::string_view bytes, std::size_t body_limit) {
       if (ep == api::endpoint::publish) {
         if (req.method() != http::verb::post || path != "/publish")
           return "routed to publish: " + std::string(target.substr(0, 100));
-        // The publish path's Content-Type rule: application/json with parameters, or absent.
-        std::optional<std::string_view> content_type;
-        if (const auto ct = req.find(http::field::content_type); ct != req.end())
-          content_type = ct->value();
-        const bool json_body = !api::publisher::check_media_type(content_type);
-        if (json_body)
+        // The publish path's format rule: a JSON (or absent) Content-Type, no coding.
+        const auto format = api::decide_body_format(req.base());
+        if (format.refusal == errc::ok && format.media == api::media_type::json &&
+            format.coding == api::content_coding::identity && !format.lenient)
           if (auto p = check_publish(req.body()); !p.empty()) return "publish: " + p;
       } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
         return "read endpoint routed for a method other than GET/HEAD";
@@ -478,6 +478,193 @@ std::string check_http(std::string_view bytes, std::size_t body_limit) {
     }
     if (!req.keep_alive()) return {};  // the session closes after answering
   }
+  return {};
+}
+
+namespace {
+
+api::body_format ndjson_format(bool lenient) {
+  api::body_format f;
+  f.media = api::media_type::ndjson;
+  f.lenient = lenient;
+  return f;
+}
+
+// Whether `line` alone is one valid event object by the JSON path (parse_publish of the line,
+// max_batch 1). An object with an "events" member is the wrapper there, one event in NDJSON:
+// it is judged without that member, and `exact` is cleared (its re-serialised text may spell
+// numbers otherwise, so its fields are not compared).
+bool one_event_object(std::string_view line, api::parse_result& alone, bool& exact) {
+  exact = true;
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 300;
+  auto v = json::parse(line, ec, {}, opts);
+  if (ec || !v.is_object()) return false;
+  if (v.get_object().contains("events")) {
+    exact = false;
+    v.get_object().erase("events");
+    alone = api::parse_publish(json::serialize(v), 1);
+  } else {
+    alone = api::parse_publish(line, 1);
+  }
+  return alone.code == errc::ok;
+}
+
+bool same_event(const event& a, const event& b) {
+  return a.topic == b.topic && a.event_id == b.event_id && a.timestamp == b.timestamp &&
+         a.source == b.source && a.payload == b.payload && a.key_hash == b.key_hash &&
+         a.content_hash == b.content_hash;
+}
+
+}  // namespace
+
+std::string check_ndjson(std::string_view body) {
+  // The splitter against a plain reading of the lines.
+  std::vector<api::ndjson_line> lines;
+  {
+    api::ndjson_lines split(body);
+    std::size_t number = 0, from = 0;
+    for (auto l = split.next(); l; l = split.next()) {
+      for (;;) {  // the plain reading: next line of the body
+        if (from > body.size()) return "splitter returned a line past the end";
+        const auto end = std::min(body.find('\n', from), body.size());
+        std::string_view plain = body.substr(from, end - from);
+        from = end + 1;
+        ++number;
+        if (!plain.empty() && plain.back() == '\r') plain.remove_suffix(1);
+        if (plain.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        if (l->number != number || l->text.data() != plain.data() || l->text != plain)
+          return "splitter line " + std::to_string(l->number) + " is not body line " +
+                 std::to_string(number);
+        break;
+      }
+      lines.push_back(*l);
+    }
+    for (; from <= body.size(); ++number) {
+      const auto end = std::min(body.find('\n', from), body.size());
+      std::string_view plain = body.substr(from, end - from);
+      from = end + 1;
+      if (plain.find_first_not_of(" \t\r") != std::string_view::npos)
+        return "splitter missed line " + std::to_string(number + 1);
+    }
+  }
+
+  for (const std::size_t max_batch : {std::size_t{10000}, std::size_t{2}}) {
+    const auto strict = api::parse_publish(body, ndjson_format(false), max_batch);
+    const auto lenient = api::parse_publish(body, ndjson_format(true), max_batch);
+    const std::string at = "max_batch " + std::to_string(max_batch) + ": ";
+    if (lines.size() > max_batch) {
+      if (strict.code != errc::too_large || lenient.code != errc::too_large)
+        return at + std::to_string(lines.size()) + " lines are not too_large";
+      continue;
+    }
+    if (lines.empty()) {
+      if (strict.code != errc::validation_failed || lenient.code != errc::validation_failed)
+        return at + "an empty body is not validation_failed";
+      continue;
+    }
+    if (strict.code == errc::invalid_json) {
+      // Only nesting makes a whole NDJSON body invalid_json; lenient agrees.
+      if (lenient.code != errc::invalid_json) return at + "strict invalid_json, lenient not";
+      if (strict.message.find("nested deeper") == std::string::npos)
+        return at + "invalid_json for something else than nesting: " + strict.message;
+      continue;
+    }
+    if (lenient.code != errc::ok) return at + "lenient refused: " + lenient.message;
+    if (lenient.count != lines.size()) return at + "lenient count is not the line count";
+    if (lenient.positions.size() != lenient.events.size())
+      return at + "lenient positions do not match its events";
+    // Line by line against the JSON path.
+    std::size_t kept = 0;
+    std::vector<std::size_t> invalid;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      api::parse_result alone;
+      bool exact = true;
+      const bool valid = one_event_object(lines[i].text, alone, exact);
+      const bool taken = kept < lenient.positions.size() && lenient.positions[kept] == i;
+      if (valid != taken)
+        return at + "line " + std::to_string(lines[i].number) +
+               (valid ? " is one valid event but was left out" : " was taken but is not valid");
+      if (taken && !same_event(lenient.events[kept++], alone.events[0]) && exact)
+        return at + "event of line " + std::to_string(lines[i].number) + " differs from JSON's";
+      if (!valid) invalid.push_back(i);
+    }
+    for (const auto& d : lenient.details) {
+      if (std::find(invalid.begin(), invalid.end(), d.index) == invalid.end())
+        return at + "detail for index " + std::to_string(d.index) + " which is valid";
+      if (d.line != lines[d.index].number) return at + "detail with a wrong line number";
+    }
+    if (invalid.empty()) {
+      if (strict.code != errc::ok || strict.events.size() != lines.size())
+        return at + "every line valid but strict is not ok";
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        if (!same_event(strict.events[i], lenient.events[i]))
+          return at + "strict and lenient events differ";
+    } else {
+      if (strict.code != errc::validation_failed || !strict.events.empty())
+        return at + "an invalid line but strict is not validation_failed";
+      if (strict.details.size() != lenient.details.size())
+        return at + "strict and lenient details differ";
+      for (std::size_t i = 0; i < strict.details.size(); ++i)
+        if (strict.details[i].index != lenient.details[i].index ||
+            strict.details[i].line != lenient.details[i].line ||
+            strict.details[i].field != lenient.details[i].field)
+          return at + "strict and lenient details differ";
+      if (auto p = check_error_body(strict); !p.empty()) return at + p;
+    }
+  }
+  return {};
+}
+
+std::string check_decoder(std::string_view bytes) {
+  std::optional<std::string_view> header[3];
+  for (auto& h : header) {
+    const auto nl = bytes.find('\n');
+    if (nl == std::string_view::npos) break;
+    if (bytes.substr(0, nl) != "-") h = bytes.substr(0, nl);
+    bytes.remove_prefix(nl + 1);
+  }
+  const auto format = api::decide_body_format(header[0], header[1], header[2]);
+  if (format.refusal != errc::ok) {
+    if (format.refusal != errc::unsupported_media_type || format.message.empty())
+      return "a refusal that is not a 415 with a message";
+    return {};
+  }
+  if (!header[1] && format.coding != api::content_coding::identity)
+    return "a coding without Content-Encoding";
+
+  // One piece, then pieces of 1..13 bytes: the same outcome and bytes.
+  std::string whole, message;
+  const errc e = api::decode_body(format.coding, bytes, decoder_limit, whole, message);
+  api::body_decoder d(format.coding, decoder_limit);
+  std::string pieces;
+  errc ep = errc::ok;
+  for (std::size_t at = 0, n = 1; at < bytes.size() && ep == errc::ok; at += n, n = n % 13 + 1)
+    ep = d.write(bytes.substr(at, n), pieces);
+  if (ep == errc::ok) ep = d.finish();
+  if (e != ep) return "decoding in pieces ends otherwise than in one piece";
+  if (e != errc::ok && e != errc::too_large && e != errc::invalid_json)
+    return std::string("decoder error ") + to_string(e);
+  if (e != errc::ok && message.empty()) return "decoder error without a message";
+  if (whole.size() > decoder_limit + 1) return "decoder produced past the limit";
+  if (e == errc::too_large && whole.size() != decoder_limit + 1)
+    return "too_large before the limit was passed";
+  if (e != errc::ok) return {};
+  if (whole != pieces) return "decoding in pieces gives other bytes";
+  if (format.coding == api::content_coding::identity && whole != bytes)
+    return "identity changed the body";
+  if (format.coding != api::content_coding::identity) {
+    std::string again;
+    if (api::decode_body(format.coding, api::encode_body(format.coding, whole, 1), decoder_limit,
+                         again, message) != errc::ok ||
+        again != whole)
+      return "the decoded body does not survive a round trip";
+  }
+  if (format.media == api::media_type::ndjson) return check_ndjson(whole);
+  if (!format.lenient) return check_publish(whole);
+  const auto r = api::parse_publish(whole, format, 10000);
+  if (r.code == errc::validation_failed && r.count != 0) return "lenient validation_failed";
   return {};
 }
 

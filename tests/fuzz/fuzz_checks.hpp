@@ -39,6 +39,22 @@ std::string check_publish(std::string_view body);
 // limit, route's replies are 404 or 405 with Allow and JSON bodies.
 std::string check_http(std::string_view bytes, std::size_t body_limit);
 
+// An NDJSON body through api::ndjson_lines and parse_publish (all or nothing and lenient),
+// checking: the splitter yields non-blank lines in order, with their numbers, that are exactly
+// the body's lines; each line is accepted as an event iff the JSON path accepts it alone as a
+// single event object (same fields and hashes); lenient keeps exactly the valid events with the
+// details the strict mode reports; indexes and line numbers are in range.
+std::string check_ndjson(std::string_view body);
+
+// The decoder front: `bytes` is "<Content-Type>\n<Content-Encoding>\n<Prefer>\n<body>" (a
+// missing line is an absent header; a header line "-" too). decide_body_format, then the body
+// through api::body_decoder in one piece and in small pieces (same outcome, same bytes), the
+// decoded size within the limit (decoder_limit), a decoded body that re-compresses to the
+// same bytes, then parse_publish with that format (check_publish for plain JSON, check_ndjson
+// for NDJSON).
+inline constexpr std::size_t decoder_limit = 1 << 16;
+std::string check_decoder(std::string_view bytes);
+
 // AGG_FUZZ_BODY_LIMIT or default_body_limit.
 std::size_t body_limit_from_env();
 

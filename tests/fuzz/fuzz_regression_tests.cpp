@@ -57,3 +57,23 @@ BOOST_AUTO_TEST_CASE(http_inputs_keep_the_invariants) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(ndjson_inputs_keep_the_invariants) {
+  const auto files = inputs("ndjson");
+  BOOST_TEST(files.size() >= 5u);
+  for (const auto& f : files) {
+    BOOST_TEST_CONTEXT(f.string()) {
+      BOOST_TEST(agg::fuzz::check_ndjson(read_file(f)) == "");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decoder_inputs_keep_the_invariants) {
+  const auto files = inputs("decoder");
+  BOOST_TEST(files.size() >= 5u);
+  for (const auto& f : files) {
+    BOOST_TEST_CONTEXT(f.string()) {
+      BOOST_TEST(agg::fuzz::check_decoder(read_file(f)) == "");
+    }
+  }
+}

@@ -140,4 +140,101 @@ BOOST_AUTO_TEST_CASE(wrong_types_and_nul) {
   BOOST_TEST(r.details[2].message == "must be a string");
 }
 
+namespace {
+
+api::body_format ndjson(bool lenient = false) {
+  api::body_format f;
+  f.media = api::media_type::ndjson;
+  f.lenient = lenient;
+  return f;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ndjson_lines_blank_crlf_and_no_final_newline) {
+  const auto r = parse_publish(
+      "\n" + event_json("a") + "\r\n\r\n  \n" + event_json("b") + "\n" + event_json("c"), ndjson(),
+      10);
+  BOOST_TEST_REQUIRE((r.code == errc::ok));
+  BOOST_REQUIRE(r.events.size() == 3u);
+  BOOST_TEST(r.events[0].event_id == "a");
+  BOOST_TEST(r.events[2].event_id == "c");
+  BOOST_TEST(r.events[2].payload == R"({"amount":42.5})");
+  BOOST_TEST(r.count == 3u);
+  BOOST_TEST(r.positions.empty());
+}
+
+BOOST_AUTO_TEST_CASE(ndjson_invalid_lines_name_index_and_line) {
+  const std::string body =
+      event_json("a") + "\n\n{not json}\n" + event_json("b") + "\n[1]\n" +
+      R"({"topic":"t","event_id":"e","timestamp":"yesterday","source":"s","payload":{}})";
+  const auto r = parse_publish(body, ndjson(), 10);
+  BOOST_TEST_REQUIRE((r.code == errc::validation_failed));
+  BOOST_TEST(r.events.empty());
+  BOOST_REQUIRE(r.details.size() == 3u);
+  BOOST_TEST(r.details[0].index == 1u);
+  BOOST_TEST(r.details[0].line == 3u);
+  BOOST_TEST(r.details[0].field == "event");
+  BOOST_TEST(r.details[0].message.find("not valid UTF-8 JSON") != std::string::npos);
+  BOOST_TEST(r.details[1].index == 3u);
+  BOOST_TEST(r.details[1].line == 5u);
+  BOOST_TEST(r.details[1].message == "must be a JSON object");
+  BOOST_TEST(r.details[2].index == 4u);
+  BOOST_TEST(r.details[2].line == 6u);
+  BOOST_TEST(r.details[2].field == "timestamp");
+}
+
+BOOST_AUTO_TEST_CASE(ndjson_limits) {
+  std::string three;
+  for (const char* id : {"a", "b", "c"}) three += event_json(id) + "\n";
+  BOOST_TEST((parse_publish(three, ndjson(), 2).code == errc::too_large));
+  BOOST_TEST((parse_publish(three, ndjson(), 3).code == errc::ok));
+  const auto empty = parse_publish("\n \r\n", ndjson(), 3);
+  BOOST_TEST((empty.code == errc::validation_failed));
+  BOOST_TEST(empty.message.find("empty") != std::string::npos);
+  const auto deep = parse_publish(event_json("a") + "\n" + nested_payload(257), ndjson(), 3);
+  BOOST_TEST((deep.code == errc::invalid_json));
+  BOOST_TEST(deep.message.find("line 2") != std::string::npos);
+  BOOST_TEST((parse_publish(nested_payload(256), ndjson(), 3).code == errc::ok));
+  // A JSON array on one line is one (invalid) event, not a batch.
+  const auto arr = parse_publish("[" + event_json("a") + "]", ndjson(), 3);
+  BOOST_TEST((arr.code == errc::validation_failed));
+}
+
+BOOST_AUTO_TEST_CASE(lenient_keeps_the_valid_events_and_lists_the_others) {
+  const std::string bad =
+      R"({"topic":"has space","event_id":"x","timestamp":"2026-11-24T10:15:00Z","source":"s"})";
+  api::body_format lenient;
+  lenient.lenient = true;
+  const auto r =
+      parse_publish("[" + event_json("a") + "," + bad + "," + event_json("b") + ",7]", lenient, 10);
+  BOOST_TEST_REQUIRE((r.code == errc::ok));
+  BOOST_REQUIRE(r.events.size() == 2u);
+  BOOST_TEST(r.events[0].event_id == "a");
+  BOOST_TEST(r.events[1].event_id == "b");
+  BOOST_TEST(r.events[1].payload == R"({"amount":42.5})");
+  BOOST_TEST((r.positions == std::vector<std::uint32_t>{0, 2}));
+  BOOST_TEST(r.count == 4u);
+  BOOST_REQUIRE(r.details.size() == 3u);  // topic and payload of event 1, event 3
+  BOOST_TEST(r.details[0].index == 1u);
+  BOOST_TEST(r.details[0].field == "topic");
+  BOOST_TEST(r.details[1].field == "payload");
+  BOOST_TEST(r.details[2].index == 3u);
+  BOOST_TEST(r.details[2].line == 0u);
+
+  const auto nd = parse_publish(event_json("a") + "\nnope\n", ndjson(true), 10);
+  BOOST_TEST_REQUIRE((nd.code == errc::ok));
+  BOOST_TEST(nd.events.size() == 1u);
+  BOOST_REQUIRE(nd.details.size() == 1u);
+  BOOST_TEST(nd.details[0].line == 2u);
+
+  const auto none = parse_publish("nope\n[]", ndjson(true), 10);
+  BOOST_TEST_REQUIRE((none.code == errc::ok));
+  BOOST_TEST(none.events.empty());
+  BOOST_TEST(none.count == 2u);
+  // Lenient changes nothing about the request-level errors.
+  BOOST_TEST((parse_publish("[]", lenient, 10).code == errc::validation_failed));
+  BOOST_TEST((parse_publish("{", lenient, 10).code == errc::invalid_json));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -51,6 +51,32 @@ BOOST_AUTO_TEST_CASE(publish_body_counts_and_order) {
              R"({"topic":"order.paid","event_id":"c","status":"conflict","seq":978}]})");
 }
 
+BOOST_AUTO_TEST_CASE(lenient_publish_body_merges_invalid_events_in_request_order) {
+  std::vector<event> ev(2);
+  ev[0].topic = ev[1].topic = "t";
+  ev[0].event_id = "a";
+  ev[1].event_id = "b";
+  const std::vector<event_result> res = {{event_status::accepted, 5}, {event_status::duplicate, 2}};
+  const std::vector<std::uint32_t> positions = {1, 3};
+  std::vector<field_error> details = {
+      {0, "topic", "bad", 1}, {0, "payload", "missing", 1}, {2, "event", "not JSON", 3}};
+  BOOST_TEST(api::publish_body(ev, res, {positions, details, 4}) ==
+             R"({"received":2,"accepted":1,"duplicates":1,"invalid":2,"results":[)"
+             R"({"index":0,"line":1,"status":"invalid","details":[)"
+             R"({"index":0,"line":1,"field":"topic","message":"bad"},)"
+             R"({"index":0,"line":1,"field":"payload","message":"missing"}]},)"
+             R"({"topic":"t","event_id":"a","status":"accepted","seq":5},)"
+             R"({"index":2,"line":3,"status":"invalid","details":[)"
+             R"({"index":2,"line":3,"field":"event","message":"not JSON"}]},)"
+             R"({"topic":"t","event_id":"b","status":"duplicate","seq":2}]})");
+  const std::vector<std::uint32_t> none;
+  const std::vector<field_error> one = {{0, "event", "x"}};
+  BOOST_TEST(
+      api::publish_body({}, {}, {none, one, 1}) ==
+      R"({"received":0,"accepted":0,"duplicates":0,"invalid":1,"results":[)"
+      R"({"index":0,"status":"invalid","details":[{"index":0,"field":"event","message":"x"}]}]})");
+}
+
 BOOST_AUTO_TEST_CASE(events_body_pages) {
   BOOST_TEST(api::events_body({}) == R"({"count":0,"next_after":null,"events":[]})");
   store::stored_event e{977,
