@@ -15,7 +15,8 @@ std::vector<flag> serve_flags(options& o) {
   return {
       text_flag("host", "ADDR", "address or host name to listen on", o.host),
       uint_flag<std::uint16_t>("port", "N", "TCP port; 0 picks a free one", o.port, 0, 65535),
-      text_flag("db", "PATH", "SQLite file (created with its folder if missing) or postgresql:// URI", o.db),
+      text_flag("db", "PATH",
+                "SQLite file (created with its folder if missing) or postgresql:// URI", o.db),
       uint_flag<unsigned>("threads", "N", "HTTP threads; 0 = one per core", o.threads, 0, 256),
       uint_flag<std::size_t>("queue-capacity", "N", "events the intake queue holds before 503",
                              o.queue_capacity, 1, std::size_t{1} << 24),
