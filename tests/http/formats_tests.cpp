@@ -248,8 +248,16 @@ BOOST_AUTO_TEST_CASE(a_gzip_bomb_is_413_without_inflating_it) {
     const auto after = vm_hwm_kb(srv.pid());
     BOOST_TEST(before > 0);
     // At most 256 KiB decoded is held per request (twice while its buffer grows, and malloc
-    // keeps freed blocks per thread): measured ~1.5 MiB of growth, far below 10 MiB.
-    BOOST_TEST(after - before < 3 * 1024, "VmHWM grew from " << before << " KiB to " << after);
+    // keeps freed blocks per thread): measured ~1.5 MiB of growth, far below 10 MiB. Under
+    // ASan or TSan (this test and the server are built alike) their allocators keep freed
+    // blocks for a while: measured 4.2 and 5.2 MiB there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr long max_growth_kib = 8 * 1024;
+#else
+    constexpr long max_growth_kib = 3 * 1024;
+#endif
+    BOOST_TEST(after - before < max_growth_kib,
+               "VmHWM grew from " << before << " KiB to " << after);
     BOOST_TEST_MESSAGE("VmHWM " << before << " KiB -> " << after << " KiB after 3 bombs");
   }
   // An encoded body longer than --max-body is refused as it arrives, before inflating.
