@@ -35,8 +35,6 @@ class service final : public handler {
                 bool overloaded) noexcept override;
   void stopping() noexcept override;
 
-  const subscriptions& streams() const noexcept { return subscriptions_; }
-
  private:
   void events(std::string_view query, boost::asio::any_io_executor ex,
               std::function<void(answer)> done);
