@@ -65,7 +65,7 @@ void service::handle(request req, std::function<void(answer)> done) {
     case endpoint::events:
       return events(query_of(req.head.target), std::move(req.executor), std::move(done));
     case endpoint::subscribe:
-      return done(subscribe(req.head));
+      return subscribe(req.head, std::move(done));
     case endpoint::stats:
       return done(stats());
     case endpoint::health:
@@ -110,14 +110,14 @@ void service::events(std::string_view query, boost::asio::any_io_executor ex,
                    });
 }
 
-answer service::subscribe(const request_head& head) {
+void service::subscribe(const request_head& head, std::function<void(answer)> done) {
   std::optional<std::string_view> last_event_id;
   const auto& h = *head.headers;
   if (const auto it = h.find("Last-Event-ID"); it != h.end()) last_event_id = it->value();
   auto q = parse_subscribe_query(query_of(head.target), last_event_id);
-  if (!q.error.empty()) return error_reply(errc::bad_query, q.error);
+  if (!q.error.empty()) return done(error_reply(errc::bad_query, q.error));
   if (shutting_down_.load(std::memory_order_acquire))
-    return error_reply(errc::shutting_down, "the service is shutting down");
+    return done(error_reply(errc::shutting_down, "the service is shutting down"));
   auto transport = stream_transport::ndjson;
   if (head.websocket) {
     transport = stream_transport::websocket;
@@ -126,7 +126,7 @@ answer service::subscribe(const request_head& head) {
              accept->value().find("text/event-stream") != std::string_view::npos) {
     transport = stream_transport::sse;
   }
-  return subscriptions_.subscribe(std::move(q), transport);
+  subscriptions_.subscribe(std::move(q), transport, std::move(done));
 }
 
 reply service::stats() const {

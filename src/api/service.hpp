@@ -38,7 +38,7 @@ class service final : public handler {
  private:
   void events(std::string_view query, boost::asio::any_io_executor ex,
               std::function<void(answer)> done);
-  answer subscribe(const request_head& head);
+  void subscribe(const request_head& head, std::function<void(answer)> done);
   reply stats() const;
   reply health() const;
   // The live page's files (GET /, /ui/...), open also under --auth on.

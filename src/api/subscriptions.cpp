@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 namespace agg::api {
 namespace {
@@ -109,17 +110,31 @@ std::array<std::size_t, stream_transports> subscriptions::open_by_transport() co
   return out;
 }
 
-answer subscriptions::subscribe(subscribe_query q, stream_transport t) {
+void subscriptions::subscribe(subscribe_query q, stream_transport t,
+                              std::function<void(answer)> done) {
   if (open_.fetch_add(1) >= settings_.max_subscribers) {
     open_.fetch_sub(1);
-    return error_reply(errc::overloaded, "too many open streams (--max-subscribers " +
-                                             std::to_string(settings_.max_subscribers) +
-                                             "); retry later");
+    return done(error_reply(errc::overloaded, "too many open streams (--max-subscribers " +
+                                                  std::to_string(settings_.max_subscribers) +
+                                                  "); retry later"));
   }
   open_by_[index(t)].fetch_add(1);
-  // `latest`: what is visible now; a commit racing with this line is sent, never lost.
-  const std::int64_t from = q.after ? *q.after : store_.last_seq();
-  auto s = std::make_shared<subscriber>(std::move(q.filter), t, from);
+  if (q.after) return done(open_stream(std::move(q.filter), t, *q.after));
+  // `latest`: what is committed before the head goes out; a commit racing with the read is
+  // sent, never lost.
+  store_.read_last_seq([this, t, f = std::move(q.filter), done = std::move(done)](
+                           boost::system::error_code ec, std::int64_t last) mutable {
+    if (ec) {
+      open_by_[index(t)].fetch_sub(1);
+      open_.fetch_sub(1);
+      return done(error_reply(errc::unavailable, "the store is unreachable: " + store_.failure()));
+    }
+    done(open_stream(std::move(f), t, last));
+  });
+}
+
+answer subscriptions::open_stream(topic_filter f, stream_transport t, std::int64_t from) {
+  auto s = std::make_shared<subscriber>(std::move(f), t, from);
   stream_reply r;
   r.content_type = t == stream_transport::sse ? "text/event-stream" : "application/x-ndjson";
   r.headers = {{"Cache-Control", "no-cache"}};
@@ -194,14 +209,60 @@ void subscriptions::on_fetched(std::int64_t target, boost::system::error_code ec
 }
 
 void subscriptions::deliver(std::vector<live_event>& batch) {
+  if (batch.empty()) return;
   const auto now = clock::now();
+  // The batch's distinct topics, to tell cheaply whether a filter takes all of it (usually a
+  // handful; past `few` every event is matched one by one).
+  constexpr std::size_t few = 16;
+  std::vector<std::string_view> topics;
+  for (const auto& ev : batch) {
+    if (std::find(topics.begin(), topics.end(), ev.e.topic) != topics.end()) continue;
+    if (topics.size() == few) break;
+    topics.push_back(ev.e.topic);
+  }
+  const bool few_topics = topics.size() < few;
+  // SSE and NDJSON frame events back to back, so a stream that takes the whole batch gets it as
+  // one message (one chunk, one entry of the socket write), shared by every such stream: the
+  // per-stream cost of a commit is then one hand-over, whatever the batch holds.
+  std::array<message, stream_transports> whole;
+  const auto whole_batch = [&](stream_transport t) -> const message& {
+    auto& w = whole[index(t)];
+    if (w) return w;
+    std::string m;
+    for (auto& ev : batch) {
+      auto& f = ev.framed[index(t)];
+      if (!f) f = frame(ev.e, t);
+      m += *f;
+    }
+    return w = make_message(std::move(m));
+  };
+  const auto takes_all = [&](const topic_filter& f) {
+    if (f.all()) return true;
+    if (few_topics)
+      return std::all_of(topics.begin(), topics.end(),
+                         [&](std::string_view t) { return f.matches(t); });
+    return std::all_of(batch.begin(), batch.end(),
+                       [&](const live_event& ev) { return f.matches(ev.e.topic); });
+  };
   for (std::size_t i = 0; i < live_.size();) {
     subscriber& s = *live_[i];
     bool overflow = false;
     {
       std::lock_guard sl(s.mu);
-      std::vector<message> out;
       std::size_t bytes = s.sink->queued_bytes();
+      if (s.transport != stream_transport::websocket && s.position < batch.front().e.seq &&
+          takes_all(s.filter)) {
+        const message& m = whole_batch(s.transport);
+        if (bytes + m->size() <= settings_.buffer_bytes) {
+          s.sink->send(m);
+          s.position = s.last_sent = batch.back().e.seq;
+          s.last_message = now;
+          ++i;
+          continue;
+        }
+        // Over the budget: the event-by-event path below sends what fits, then ends it.
+      }
+      std::vector<message> out;
       for (auto& ev : batch) {
         if (ev.e.seq <= s.position) continue;
         if (!s.filter.matches(ev.e.topic)) {

@@ -53,8 +53,9 @@ class subscriptions {
   subscriptions(const subscriptions&) = delete;
   subscriptions& operator=(const subscriptions&) = delete;
 
-  // GET /subscribe: the stream, or 503 overloaded past --max-subscribers.
-  answer subscribe(subscribe_query q, stream_transport t);
+  // GET /subscribe: the stream, or 503 overloaded past --max-subscribers (503 unavailable
+  // when `latest` cannot be read from a shared store). Calls `done` once, from any thread.
+  void subscribe(subscribe_query q, stream_transport t, std::function<void(answer)> done);
 
   // GET /events?wait=: the page after q.after; when it is empty, held until a matching event
   // is committed, `wait` passes or stop(). `ex` runs the wait's timer (the request's own).
@@ -72,6 +73,8 @@ class subscriptions {
   struct subscriber;
   struct waiter;
   struct live_event;
+
+  answer open_stream(topic_filter f, stream_transport t, std::int64_t from);
 
   void on_commit(const store::commit_notice& n);  // writer thread
   void schedule_fetch();

@@ -107,6 +107,13 @@ class event_store {
   // "from now on" starts. Any thread.
   virtual std::int64_t last_seq() const noexcept = 0;
 
+  // The highest seq committed through any node, asked of the store itself: a shared store's
+  // last_seq() hears of other nodes' commits only when their notices arrive, while
+  // `after=latest` means above everything committed when the stream's head is sent. Calls
+  // `done` once, from any thread; a store of one node answers at once with last_seq().
+  using last_seq_handler = std::function<void(boost::system::error_code, std::int64_t)>;
+  virtual void read_last_seq(last_seq_handler done) { done({}, last_seq()); }
+
   // Called after every commit on the writer's thread; a listener must not block.
   // Register before the first commit.
   virtual void add_commit_listener(commit_listener l) = 0;

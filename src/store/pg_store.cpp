@@ -97,7 +97,7 @@ std::string text_at(PGresult* r, int row, int col) {
   return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
 }
 
-std::int64_t read_last_seq(pg_connection& c, bool& ok) {
+std::int64_t query_last_seq(pg_connection& c, bool& ok) {
   auto r = c.exec("SELECT last_seq FROM agg_counters WHERE id = 1");
   ok = r && PQntuples(r.get()) == 1;
   return ok ? int_at(r.get(), 0, 0) : 0;
@@ -118,7 +118,7 @@ pg_store::pg_store(std::string uri, settings s)
                              error);
   create_schema();
   bool ok = false;
-  announced_ = read_last_seq(*writer_, ok);
+  announced_ = query_last_seq(*writer_, ok);
   visible_seq_.store(announced_, std::memory_order_release);
   if (!ok)
     throw std::runtime_error("cannot read --db " + redact_uri(uri_) + ": " + writer_->error());
@@ -331,7 +331,7 @@ bool pg_store::monitor_connect() {
   }
   bool ok = listen_->run("LISTEN agg_commit");
   // Commits made while this node could not listen: the counter row has their last seq.
-  const std::int64_t last = ok ? read_last_seq(*listen_, ok) : 0;
+  const std::int64_t last = ok ? query_last_seq(*listen_, ok) : 0;
   if (!ok) {
     mark_down("PostgreSQL unreachable: " + listen_->error());
     listen_.reset();
@@ -379,7 +379,7 @@ void pg_store::monitor_loop() {
       // The table is the truth: a notification lost with a connection is made up for here.
       last_check = now;
       bool ok = false;
-      last = std::max(last, read_last_seq(*listen_, ok));
+      last = std::max(last, query_last_seq(*listen_, ok));
     }
     if (last > 0) announce(last);
     if (now - last_flush >= std::chrono::milliseconds(200)) {
@@ -450,21 +450,42 @@ store_stats pg_store::stats() const {
   return with_pending(last_stats_);
 }
 
+pg_store::reader_slot& pg_store::next_reader() noexcept {
+  return *readers_[next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size()];
+}
+
+bool pg_store::reader_connected(reader_slot& slot) {
+  if (!readable()) return false;
+  if (slot.conn && !slot.conn->broken()) return true;
+  std::string error;
+  slot.conn = pg_connection::connect(uri_, {}, error);
+  if (!slot.conn) mark_down("PostgreSQL unreachable: " + error);
+  return slot.conn != nullptr;
+}
+
+void pg_store::read_last_seq(last_seq_handler done) {
+  auto* slot = &next_reader();
+  boost::asio::post(slot->strand, [this, slot, done = std::move(done)] {
+    const auto unavailable = make_error_code(errc::unavailable);
+    if (!reader_connected(*slot)) return done(unavailable, 0);
+    // Committed rows only (READ COMMITTED): every commit raised it under the row's lock.
+    bool ok = false;
+    const std::int64_t last = query_last_seq(*slot->conn, ok);
+    if (!ok) {
+      if (slot->conn->broken())
+        mark_down("lost the connection to PostgreSQL: " + slot->conn->error());
+      return done(unavailable, 0);
+    }
+    done({}, last);
+  });
+}
+
 void pg_store::read_page(page_query q, page_handler done) {
-  auto* slot =
-      readers_[next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size()].get();
+  auto* slot = &next_reader();
   boost::asio::post(slot->strand, [this, slot, q = std::move(q), done = std::move(done)] {
     std::vector<stored_event> rows;
     const auto unavailable = make_error_code(errc::unavailable);
-    if (!readable()) return done(unavailable, std::move(rows));
-    if (!slot->conn || slot->conn->broken()) {
-      std::string error;
-      slot->conn = pg_connection::connect(uri_, {}, error);
-      if (!slot->conn) {
-        mark_down("PostgreSQL unreachable: " + error);
-        return done(unavailable, std::move(rows));
-      }
-    }
+    if (!reader_connected(*slot)) return done(unavailable, std::move(rows));
     const std::string after = std::to_string(q.after);
     const std::string limit = std::to_string(q.limit);
     constexpr const char* columns =

@@ -54,6 +54,7 @@ class pg_store final : public event_store {
 
   boost::system::error_code commit(std::span<const batch_entry> group) override;
   void read_page(page_query q, page_handler done) override;
+  void read_last_seq(last_seq_handler done) override;
   void count_rejected(std::uint64_t invalid, std::uint64_t overloaded) noexcept override;
   store_stats stats() const override;
   bool writable() const noexcept override { return up_.load(std::memory_order_acquire); }
@@ -132,6 +133,10 @@ class pg_store final : public event_store {
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand;
     std::unique_ptr<pg_connection> conn;  // its strand only; made again when broken
   };
+  reader_slot& next_reader() noexcept;
+  // On the slot's strand: its connection, made again when broken; false (the store marked
+  // down) when PostgreSQL cannot be reached.
+  bool reader_connected(reader_slot& slot);
   std::vector<std::unique_ptr<reader_slot>> readers_;
   std::atomic<std::size_t> next_reader_{0};
   bool closed_ = false;  // close() caller only

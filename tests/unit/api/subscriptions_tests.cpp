@@ -9,9 +9,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace agg;
@@ -101,10 +103,18 @@ struct fixture {
     BOOST_TEST_REQUIRE(!store->commit({&entry, 1}));
   }
 
+  // The hub's answer to GET /subscribe; a store of one node gives it before subscribe returns.
+  api::answer subscribe(api::subscribe_query q, api::stream_transport t) {
+    std::optional<api::answer> out;
+    hub->subscribe(std::move(q), t, [&](api::answer a) { out = std::move(a); });
+    BOOST_TEST_REQUIRE(out.has_value());
+    return std::move(*out);
+  }
+
   // Opens a stream as a transport would, with `sink` as its socket; takes every drain at once.
   std::shared_ptr<recording_sink> open(api::subscribe_query q, api::stream_transport t,
                                        bool stuck = false) {
-    auto a = hub->subscribe(std::move(q), t);
+    auto a = subscribe(std::move(q), t);
     BOOST_TEST_REQUIRE(std::holds_alternative<api::stream_reply>(a));
     replies.push_back(std::get<api::stream_reply>(std::move(a)));
     auto sink = std::make_shared<recording_sink>(stuck);
@@ -144,7 +154,7 @@ api::subscribe_query from(std::int64_t after) {
 
 BOOST_AUTO_TEST_SUITE(subscriptions)
 
-BOOST_AUTO_TEST_CASE(live_events_are_framed_once_and_shared_by_every_stream) {
+BOOST_AUTO_TEST_CASE(a_committed_batch_is_framed_once_and_shared_by_every_stream) {
   fixture f({.max_subscribers = 10, .buffer_bytes = 1 << 20, .keepalive = 60s});
   auto a = f.open(from(0), api::stream_transport::ndjson);
   auto b = f.open(from(0), api::stream_transport::ndjson);
@@ -154,23 +164,71 @@ BOOST_AUTO_TEST_CASE(live_events_are_framed_once_and_shared_by_every_stream) {
   f.drain_all();
   std::this_thread::sleep_for(100ms);
   f.commit("t", 0, 2);
-  BOOST_TEST_REQUIRE(f.wait_for([&] { return a->sent().size() == 2 && b->sent().size() == 2; }));
-  BOOST_TEST_REQUIRE(f.wait_for([&] { return s->sent().size() == 3; }));
+  // Streams that take the whole commit get it as one message: both events back to back.
+  BOOST_TEST_REQUIRE(f.wait_for([&] { return a->sent().size() == 1 && b->sent().size() == 1; }));
+  BOOST_TEST_REQUIRE(f.wait_for([&] { return s->sent().size() == 2; }));
   const auto ma = a->sent(), mb = b->sent(), ms = s->sent();
   BOOST_TEST(ma[0].get() == mb[0].get());  // the same bytes, not a copy per stream
-  BOOST_TEST(ma[1].get() == mb[1].get());
-  BOOST_TEST(*ma[0] ==
+  const std::string& both = *ma[0];
+  const auto cut = both.find('\n') + 1;
+  const std::string first = both.substr(0, cut), second = both.substr(cut);
+  BOOST_TEST(first ==
              R"({"seq":1,"topic":"t","event_id":"id-0","timestamp":"2026-11-24T10:15:00Z",)"
              R"("source":"s","payload":{"p":"xxxxxxxxxx"},"received_at":)" +
-                 ma[0]->substr(ma[0]->find("\"received_at\":") + 14));
-  BOOST_TEST(ma[0]->back() == '\n');
+                 first.substr(first.find("\"received_at\":") + 14));
+  BOOST_TEST(second.substr(0, 38) == R"({"seq":2,"topic":"t","event_id":"id-1")");
+  BOOST_TEST(second.back() == '\n');
+  BOOST_TEST(std::count(both.begin(), both.end(), '\n') == 2);
   BOOST_TEST(*ms[0] == "retry: 1000\n\n");
-  BOOST_TEST(*ms[1] ==
-             "id: 1\nevent: event\ndata: " + ma[0]->substr(0, ma[0]->size() - 1) + "\n\n");
+  BOOST_TEST(*ms[1] == "id: 1\nevent: event\ndata: " + first.substr(0, first.size() - 1) +
+                           "\n\nid: 2\nevent: event\ndata: " + second.substr(0, second.size() - 1) +
+                           "\n\n");
   const auto by = f.hub->open_by_transport();
   BOOST_TEST(by[static_cast<std::size_t>(api::stream_transport::ndjson)] == 2u);
   BOOST_TEST(by[static_cast<std::size_t>(api::stream_transport::sse)] == 1u);
   BOOST_TEST(by[static_cast<std::size_t>(api::stream_transport::websocket)] == 0u);
+}
+
+// WebSocket sends one message per event, and a filter that takes part of a commit gets its
+// events one by one; both share each event's bytes with the other streams of their transport.
+BOOST_AUTO_TEST_CASE(websocket_and_partial_filters_get_one_message_per_event) {
+  fixture f({.max_subscribers = 10, .buffer_bytes = 1 << 20, .keepalive = 60s});
+  auto w1 = f.open(from(0), api::stream_transport::websocket);
+  auto w2 = f.open(from(0), api::stream_transport::websocket);
+  auto q = from(0);
+  q.filter.exact = {"b"};
+  auto only_b = f.open(q, api::stream_transport::ndjson);
+  BOOST_TEST(f.wait_for([&] { return f.hub->open_streams() == 3; }));
+  f.drain_all();
+  std::this_thread::sleep_for(100ms);
+  {
+    // One commit holding topics a, b, a.
+    std::deque<std::string> text;
+    std::vector<event> events;
+    for (const char* t : {"a", "b", "a"}) {
+      event e;
+      e.topic = text.emplace_back(t);
+      e.event_id = text.emplace_back("id-" + std::to_string(events.size()));
+      e.timestamp = "2026-11-24T10:15:00Z";
+      e.source = "s";
+      e.payload = "{}";
+      e.key_hash = events.size() + 1;
+      e.content_hash = 1;
+      events.push_back(e);
+    }
+    std::vector<event_result> results(events.size());
+    store::batch_entry entry{events, &results};
+    BOOST_TEST_REQUIRE(!f.store->commit({&entry, 1}));
+  }
+  BOOST_TEST_REQUIRE(f.wait_for([&] { return w1->sent().size() == 3 && w2->sent().size() == 3; }));
+  BOOST_TEST_REQUIRE(f.wait_for([&] { return only_b->sent().size() == 1; }));
+  const auto m1 = w1->sent(), m2 = w2->sent();
+  for (std::size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(m1[i].get() == m2[i].get());
+    BOOST_TEST(m1[i]->substr(0, 8) == "{\"seq\":" + std::to_string(i + 1));
+    BOOST_TEST(m1[i]->back() == '}');  // a WebSocket message has no line end
+  }
+  BOOST_TEST(*only_b->sent()[0] == *m1[1] + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(keep_alive_after_the_quiet_interval) {
@@ -197,7 +255,7 @@ BOOST_AUTO_TEST_CASE(a_stream_past_its_budget_ends_naming_the_last_seq_sent) {
 BOOST_AUTO_TEST_CASE(max_subscribers_then_503_with_retry_after) {
   fixture f({.max_subscribers = 1, .buffer_bytes = 1 << 20, .keepalive = 60s});
   f.open({}, api::stream_transport::websocket);
-  auto a = f.hub->subscribe({}, api::stream_transport::sse);
+  auto a = f.subscribe({}, api::stream_transport::sse);
   BOOST_TEST_REQUIRE(std::holds_alternative<api::reply>(a));
   const auto& r = std::get<api::reply>(a);
   BOOST_TEST(static_cast<unsigned>(r.status) == 503u);
