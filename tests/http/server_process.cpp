@@ -71,8 +71,20 @@ temp_dir::~temp_dir() {
 
 // ---------------------------------------------------------------------------------------
 
+namespace {
+std::function<std::string()>& store_provider() {
+  static std::function<std::string()> p;
+  return p;
+}
+}  // namespace
+
+void server_process::set_store_provider(std::function<std::string()> provider) {
+  store_provider() = std::move(provider);
+}
+
 server_process::server_process(server_config config) : config_(std::move(config)) {
   if (config_.binary.empty()) config_.binary = AGG_BINARY;
+  if (config_.db.empty() && store_provider()) config_.db = store_provider()();
   if (char const* l = std::getenv("AGG_TEST_LAUNCHER"); config_.launcher.empty() && l != nullptr)
     config_.launcher = l;
   start();

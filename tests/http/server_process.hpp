@@ -93,6 +93,11 @@ class server_process {
   // captured log when it does not come up in time).
   explicit server_process(server_config config = {});
   ~server_process();
+
+  // Where a server whose config names no --db stores: by default a SQLite file in its temp
+  // folder; after this, a fresh store from `provider` (called once per server_process, from
+  // its constructor), e.g. a new PostgreSQL database, so the same suites run on either store.
+  static void set_store_provider(std::function<std::string()> provider);
   server_process(server_process const&) = delete;
   server_process& operator=(server_process const&) = delete;
 
