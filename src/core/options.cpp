@@ -50,9 +50,9 @@ std::vector<flag> serve_flags(options& o) {
                               o.log_format,
                               {{"text", log_format::text}, {"json", log_format::json}}),
       text_flag("tls-cert", "FILE",
-                "PEM certificate chain; with --tls-key the port speaks HTTPS only (TLS 1.2/1.3)",
-                o.tls_cert),
-      text_flag("tls-key", "FILE", "PEM private key of --tls-cert; SIGHUP reloads both", o.tls_key),
+                "PEM certificate chain: HTTPS only (TLS 1.2, 1.3), with --tls-key", o.tls_cert),
+      text_flag("tls-key", "FILE",
+                "PEM private key of --tls-cert (unencrypted); SIGHUP reloads both", o.tls_key),
   };
 }
 
