@@ -107,6 +107,11 @@ check "TLS 1.2 without AEAD (AES-CBC) refused" "1||" \
 check "TLS 1.2 without forward secrecy (static RSA) refused" "1||" \
     "$(handshake -tls1_2 -cipher 'AES128-GCM-SHA256@SECLEVEL=0')"
 
+# s_client's "R" asks for a TLS 1.2 renegotiation: the server refuses it with an alert.
+check "TLS 1.2 renegotiation refused" "no renegotiation" \
+    "$( (sleep 0.3; echo R; sleep 0.7) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 2>&1 |
+        grep -o 'no renegotiation' | head -n 1)"
+
 cert_of_new_connection() {  # the subject of what the server presents now
     timeout 10 openssl s_client -connect "127.0.0.1:$port" </dev/null 2>/dev/null |
         openssl x509 -noout -subject 2>/dev/null || true
