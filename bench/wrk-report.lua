@@ -1,16 +1,23 @@
 -- wrk script of scripts/bench: single-event POST /publish, one event per request, ~330
 -- bytes as agg-load sends them; every 5th request re-sends the previous event (same key,
 -- same bytes: a plain duplicate, 20% as in agg-load's runs). Keys are unique per run:
--- pass a run id after `--` (wrk ... -s wrk-report.lua URL -- RUN_ID).
+-- pass a run id after `--` (wrk ... -s wrk-report.lua URL -- RUN_ID). A second argument
+-- changes the request (scripts/bench-tls): `unique` sends every event once, no duplicates;
+-- `new-connection` sends GET /health with `Connection: close`, so every request pays a new
+-- connection (and, over TLS, a full handshake).
 -- At the end it prints one JSON object on stdout, the form the other tools print, so
 -- scripts/bench needs no parsing of wrk's text.
 
 local run_id = "wrk"
 local n = 0
 local note = string.rep("x", 160)
+local dup_every = 5
+local new_connection = false
 
 function init(args)
   run_id = (args[1] or "wrk") .. "-" .. tostring(math.random(1, 1000000000))
+  if args[2] == "unique" then dup_every = 0 end
+  new_connection = args[2] == "new-connection"
 end
 
 local function body(i)
@@ -20,9 +27,12 @@ local function body(i)
 end
 
 function request()
+  if new_connection then
+    return wrk.format("GET", "/health", { ["Connection"] = "close" })
+  end
   n = n + 1
   local i = n
-  if n % 5 == 0 then i = n - 1 end
+  if dup_every > 0 and n % dup_every == 0 then i = n - 1 end
   return wrk.format("POST", "/publish", { ["Content-Type"] = "application/json" }, body(i))
 end
 

@@ -3,6 +3,7 @@
 #include "core/flags.hpp"
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace agg {
@@ -48,6 +49,10 @@ std::vector<flag> serve_flags(options& o) {
                               "msg and the event's fields)",
                               o.log_format,
                               {{"text", log_format::text}, {"json", log_format::json}}),
+      text_flag("tls-cert", "FILE",
+                "PEM certificate chain: HTTPS only (TLS 1.2, 1.3), with --tls-key", o.tls_cert),
+      text_flag("tls-key", "FILE",
+                "PEM private key of --tls-cert (unencrypted); SIGHUP reloads both", o.tls_key),
   };
 }
 
@@ -57,6 +62,8 @@ options parse_options(const std::vector<std::string>& args, const std::vector<st
                       bool& help) {
   options o;
   help = parse_flags(serve_flags(o), args, env).help;
+  if (!help && o.tls_cert.empty() != o.tls_key.empty())
+    throw std::invalid_argument("--tls-cert and --tls-key go together: give both or neither");
   return o;
 }
 

@@ -55,6 +55,12 @@ struct options {
   // --log-format: text ("<event> key=value ...") or json (one object per line with ts, level,
   // msg and the event's fields, for log shippers). Default text.
   agg::log_format log_format = agg::log_format::text;
+  // --tls-cert / --tls-key: PEM certificate chain and its private key (unencrypted). Given
+  // both, the port speaks HTTPS only (TLS 1.2 and 1.3) and WebSocket streams are wss://;
+  // SIGHUP loads both files again for new connections. Default none: plain HTTP. One without
+  // the other is an error.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // Parses argv (without argv[0] and without a subcommand word, see split_command in

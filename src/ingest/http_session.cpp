@@ -25,9 +25,10 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 // A stream over HTTP: each message one chunk of the session's response.
+template <class Session>
 class chunked_sink final : public queued_sink {
  public:
-  chunked_sink(std::shared_ptr<http_session> s, executor_type strand, api::stream_reply r)
+  chunked_sink(std::shared_ptr<Session> s, executor_type strand, api::stream_reply r)
       : queued_sink(std::move(strand), std::move(r)), session_(std::move(s)) {}
 
  private:
@@ -43,35 +44,75 @@ class chunked_sink final : public queued_sink {
     s->stream_finished();
   }
 
-  std::shared_ptr<http_session> session_;
+  std::shared_ptr<Session> session_;
 };
 
 }  // namespace
 
-http_session::http_session(stream_type::socket_type socket, server_context& ctx)
-    : stream_(std::move(socket)), ctx_(ctx), idle_close_timer_(stream_.get_executor()) {}
+template <class Stream>
+Stream basic_http_session<Stream>::make_stream(socket_type socket,
+                                               const tls_context::context_ptr& tls) {
+  if constexpr (is_tls)
+    return Stream(std::move(socket), *tls);
+  else
+    return Stream(std::move(socket));
+}
 
-http_session::~http_session() {
+template <class Stream>
+basic_http_session<Stream>::basic_http_session(socket_type socket, server_context& ctx,
+                                               tls_context::context_ptr tls)
+    : tls_(std::move(tls)),
+      stream_(make_stream(std::move(socket), tls_)),
+      ctx_(ctx),
+      idle_close_timer_(stream_.get_executor()) {}
+
+template <class Stream>
+basic_http_session<Stream>::~basic_http_session() {
   ctx_.remove_session(this);
 }
 
-void http_session::run() {
-  ctx_.add_session(this, [weak = weak_from_this()](bool force) {
+template <class Stream>
+void basic_http_session<Stream>::run() {
+  ctx_.add_session(this, [weak = this->weak_from_this()](bool force) {
     if (auto self = weak.lock())
       net::post(self->stream_.get_executor(), [self, force] { self->shutdown(force); });
   });
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-    if (self->ctx_.shutting_down.load(std::memory_order_acquire)) {
-      // Accepted while the service stops: answer what the client already sent, if anything.
-      self->closing_ = true;
-      if (!self->request_waiting()) return self->close();
+  net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (is_tls) {
+      // A client that does not finish the handshake in time (or speaks plain HTTP to this
+      // port) is closed: the handshake fails and nothing else happens.
+      self->handshaking_ = true;
+      self->tcp().expires_after(tls_handshake_timeout);
+      self->stream_.async_handshake(
+          net::ssl::stream_base::server,
+          beast::bind_front_handler(&basic_http_session::on_handshake, self));
+    } else {
+      self->start();
     }
-    self->do_read();
   });
 }
 
-void http_session::shutdown(bool force) {
+template <class Stream>
+void basic_http_session<Stream>::on_handshake(boost::system::error_code ec) {
+  handshaking_ = false;
+  if (ec) return close();
+  start();
+}
+
+template <class Stream>
+void basic_http_session<Stream>::start() {
+  if (ctx_.shutting_down.load(std::memory_order_acquire)) {
+    // Accepted while the service stops: answer what the client already sent, if anything.
+    closing_ = true;
+    if (!request_waiting()) return close();
+  }
+  do_read();
+}
+
+template <class Stream>
+void basic_http_session<Stream>::shutdown(bool force) {
   closing_ = true;
+  if (handshaking_) return close();  // no request can have been admitted yet
   if (sink_) {
     auto s = sink_;
     if (!force)
@@ -86,36 +127,43 @@ void http_session::shutdown(bool force) {
   // has not run (the reactor reads before it queues the completion), so look again shortly
   // instead of closing now: closing could cut off a request sent before the stop.
   idle_close_timer_.expires_after(idle_close_delay);
-  idle_close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  idle_close_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
     if (!ec && self->reading_ && !self->request_waiting()) self->close();
   });
 }
 
-bool http_session::request_waiting() const {
+template <class Stream>
+bool basic_http_session<Stream>::request_waiting() {
   boost::system::error_code ec;
-  const auto in_kernel = stream_.socket().available(ec);
-  return (!ec && in_kernel > 0) || (parser_ && parser_->got_some()) || buffer_.size() > 0;
+  const auto in_kernel = tcp().socket().available(ec);
+  bool decrypted = false;  // TLS: a record already read and decrypted, not yet taken
+  if constexpr (is_tls) decrypted = SSL_pending(stream_.native_handle()) > 0;
+  return (!ec && in_kernel > 0) || decrypted || (parser_ && parser_->got_some()) ||
+         buffer_.size() > 0;
 }
 
-void http_session::do_read() {
+template <class Stream>
+void basic_http_session<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(header_limit);
   // The wire size; decoding_body holds the decoded size to --max-body.
   parser_->body_limit(api::max_encoded_size(ctx_.opts.max_body));
   early_.reset();
   reading_ = true;
-  stream_.expires_after(closing_ ? drain_read_timeout : io_timeout);
+  tcp().expires_after(closing_ ? drain_read_timeout : io_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
-      beast::bind_front_handler(&http_session::on_read_header, shared_from_this()));
+      beast::bind_front_handler(&basic_http_session::on_read_header, this->shared_from_this()));
 }
 
-api::request_head http_session::head() const {
+template <class Stream>
+api::request_head basic_http_session<Stream>::head() const {
   const auto& req = parser_->get();
   return {req.method(), req.target(), &req.base(), beast::websocket::is_upgrade(req), format_};
 }
 
-void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_read_header(boost::system::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   const auto& req = parser_->get();
   // HTTP/1.0 has no 100 Continue: the expectation is ignored (RFC 9110 10.1.1).
@@ -142,43 +190,55 @@ void http_session::on_read_header(boost::system::error_code ec, std::size_t) {
   }
   if (expects_continue) {
     out_ = "HTTP/1.1 100 Continue\r\n\r\n";
-    return net::async_write(
-        stream_, net::buffer(out_),
-        beast::bind_front_handler(&http_session::on_write_continue, shared_from_this()));
+    return net::async_write(stream_, net::buffer(out_),
+                            beast::bind_front_handler(&basic_http_session::on_write_continue,
+                                                      this->shared_from_this()));
   }
   on_write_continue({}, 0);
 }
 
-void http_session::on_write_continue(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_write_continue(boost::system::error_code ec, std::size_t) {
   if (ec) return close();
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  http::async_read(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&basic_http_session::on_read, this->shared_from_this()));
 }
 
-void http_session::on_read(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_read(boost::system::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   reading_ = false;
   handle();
 }
 
-void http_session::request_read() {
+template <class Stream>
+void basic_http_session<Stream>::request_read() {
   read_done_ = std::chrono::steady_clock::now();
   route_ = parser_ && parser_->is_header_done() ? metrics::route_of(parser_->get().target())
                                                 : metrics::route::other;
 }
 
-void http_session::record_answer(http::status status, bool overloaded) {
+template <class Stream>
+void basic_http_session<Stream>::record_answer(http::status status, bool overloaded) {
   ctx_.handler.answered(route_, status, overloaded);
   metrics::process().request_duration(route_).observe_since(read_done_);
 }
 
-void http_session::on_read_error(boost::system::error_code ec) {
+template <class Stream>
+void basic_http_session<Stream>::on_read_error(boost::system::error_code ec) {
   reading_ = false;
   // The client went away or stalled: there is nobody to answer.
   if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
       ec == net::error::operation_aborted || ec == beast::error::timeout ||
       ec == net::error::connection_reset || ec == net::error::eof)
     return close();
+  if constexpr (is_tls) {
+    // Closed without a close_notify, or a TLS failure (a bad record, an alert): nothing can
+    // be answered on this connection any more.
+    if (ec == net::ssl::error::stream_truncated || ec.category() == net::error::get_ssl_category())
+      return close();
+  }
   // The rest of the request cannot be framed, so every error answer closes the connection.
   request_read();
   api::reply r;
@@ -196,7 +256,8 @@ void http_session::on_read_error(boost::system::error_code ec) {
   send(std::move(r));
 }
 
-void http_session::handle() {
+template <class Stream>
+void basic_http_session<Stream>::handle() {
   request_read();
   auto& req = parser_->get();
   request_keep_alive_ = req.keep_alive();
@@ -206,79 +267,110 @@ void http_session::handle() {
     early_.reset();
     return send(std::move(r));
   }
-  stream_.expires_never();  // the wait for the answer (a commit, a read) is ours
+  tcp().expires_never();  // the wait for the answer (a commit, a read) is ours
   api::request r{head(), std::move(req.body().text),
                  net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked)};
-  ctx_.handler.handle(std::move(r), [self = shared_from_this()](api::answer a) {
+  ctx_.handler.handle(std::move(r), [self = this->shared_from_this()](api::answer a) {
     // Answers may come from a store or consumer thread: back to this session's strand.
     net::dispatch(self->stream_.get_executor(),
                   [self, a = std::move(a)]() mutable { self->on_answer(std::move(a)); });
   });
 }
 
-void http_session::on_answer(api::answer a) {
+template <class Stream>
+void basic_http_session<Stream>::on_answer(api::answer a) {
   if (auto* r = std::get_if<api::reply>(&a)) return send(std::move(*r));
   auto& s = std::get<api::stream_reply>(a);
   if (parser_ && beast::websocket::is_upgrade(parser_->get())) return upgrade(std::move(s));
   start_stream(std::move(s));
 }
 
-void http_session::send(api::reply r) {
+template <class Stream>
+void basic_http_session<Stream>::send(api::reply r) {
   record_answer(r.status, r.retry_after > 0);
   const bool keep_alive = request_keep_alive_ && !r.close && !closing_ &&
                           !ctx_.shutting_down.load(std::memory_order_acquire);
   const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
   out_ = serialize_reply(r, version, keep_alive, head_);
   head_ = false;
-  stream_.expires_after(io_timeout);
-  net::async_write(
-      stream_, net::buffer(out_),
-      beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
+  tcp().expires_after(io_timeout);
+  net::async_write(stream_, net::buffer(out_),
+                   beast::bind_front_handler(&basic_http_session::on_write,
+                                             this->shared_from_this(), keep_alive));
 }
 
-void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_write(bool keep_alive, boost::system::error_code ec,
+                                          std::size_t) {
   if (ec) return close();
   if (!keep_alive || closing_) return linger_close();
   do_read();
 }
 
-void http_session::start_stream(api::stream_reply s) {
+template <class Stream>
+void basic_http_session<Stream>::start_stream(api::stream_reply s) {
   record_answer(s.status, false);
   // A stream is the connection's last answer: it ends when the client or the service leaves.
   out_ = serialize_stream_head(s, parser_->get().version(), false);
-  sink_ = std::make_shared<chunked_sink>(shared_from_this(), stream_.get_executor(), std::move(s));
-  stream_.expires_after(io_timeout);
-  net::async_write(stream_, net::buffer(out_),
-                   beast::bind_front_handler(&http_session::on_stream_head, shared_from_this()));
+  sink_ = std::make_shared<chunked_sink<basic_http_session>>(this->shared_from_this(),
+                                                             stream_.get_executor(), std::move(s));
+  tcp().expires_after(io_timeout);
+  net::async_write(
+      stream_, net::buffer(out_),
+      beast::bind_front_handler(&basic_http_session::on_stream_head, this->shared_from_this()));
 }
 
-void http_session::on_stream_head(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_stream_head(boost::system::error_code ec, std::size_t) {
   auto s = sink_;
   if (ec) {
     close();
     return s->peer_gone(ec);
   }
-  stream_.expires_never();
+  tcp().expires_never();
   s->open();
   watch_peer();
 }
 
-void http_session::watch_peer() {
+template <class Stream>
+void basic_http_session<Stream>::watch_peer() {
   // Nothing is expected from the client while it follows a stream; a read that ends tells
   // that it left. Read on the socket itself: the stream's write timeout must not cancel it.
-  stream_.socket().async_read_some(
-      net::buffer(peer_byte_),
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-        if (!self->sink_) return;
-        if (!ec) return self->watch_peer();
-        self->close();
-        auto s = self->sink_;
-        s->peer_gone(ec);
-      });
+  // TLS reads through the TLS stream (the client may send alerts or a close_notify); its read
+  // has no timeout (expires_never above) and a write's expires_after leaves a pending read's
+  // timer alone.
+  peer_reading_ = true;
+  if constexpr (is_tls)
+    stream_.async_read_some(
+        net::buffer(peer_byte_),
+        beast::bind_front_handler(&basic_http_session::on_peer_read, this->shared_from_this()));
+  else
+    stream_.socket().async_read_some(
+        net::buffer(peer_byte_),
+        beast::bind_front_handler(&basic_http_session::on_peer_read, this->shared_from_this()));
 }
 
-void http_session::write_chunks(const std::vector<api::stream_sink::message>& ms,
-                                queued_sink::write_handler done) {
+template <class Stream>
+void basic_http_session<Stream>::on_peer_read(boost::system::error_code ec, std::size_t) {
+  peer_reading_ = false;
+  if (!sink_) {
+    // TLS: the stream ended while this read was pending (see stream_finished); the client
+    // took the end and closed, or said something after it: done either way.
+    if constexpr (is_tls) {
+      idle_close_timer_.cancel();
+      close();
+    }
+    return;
+  }
+  if (!ec) return watch_peer();
+  close();
+  auto s = sink_;
+  s->peer_gone(ec);
+}
+
+template <class Stream>
+void basic_http_session<Stream>::write_chunks(const std::vector<api::stream_sink::message>& ms,
+                                              queued_sink::write_handler done) {
   const bool chunked = parser_->get().version() != 10;
   chunk_heads_.resize(ms.size());
   iov_.clear();
@@ -290,59 +382,113 @@ void http_session::write_chunks(const std::vector<api::stream_sink::message>& ms
     iov_.push_back(net::buffer(*ms[i]));
     if (chunked) iov_.push_back(net::buffer(chunk_suffix.data(), chunk_suffix.size()));
   }
-  stream_.expires_after(io_timeout);
+  tcp().expires_after(io_timeout);
   net::async_write(
       stream_, iov_,
       [done = std::move(done)](boost::system::error_code ec, std::size_t) { done(ec); });
 }
 
-void http_session::write_last_chunk(queued_sink::write_handler done) {
+template <class Stream>
+void basic_http_session<Stream>::write_last_chunk(queued_sink::write_handler done) {
   if (parser_->get().version() == 10) return done({});  // the close ends the body
-  stream_.expires_after(io_timeout);
+  tcp().expires_after(io_timeout);
   net::async_write(
       stream_, net::buffer(last_chunk.data(), last_chunk.size()),
       [done = std::move(done)](boost::system::error_code ec, std::size_t) { done(ec); });
 }
 
-void http_session::stream_finished() {
+template <class Stream>
+void basic_http_session<Stream>::stream_finished() {
   sink_.reset();
+  if constexpr (is_tls) {
+    if (peer_reading_) {
+      // The read that watched the client is still pending on the TLS stream, and a second
+      // read cannot join it: send the close_notify, let that read see the client close, and
+      // cut off a client that does not within the linger time.
+      send_close_notify([](boost::system::error_code) {});
+      idle_close_timer_.expires_after(linger_timeout);
+      idle_close_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->close();
+      });
+      return;
+    }
+  }
   linger_close();
 }
 
-void http_session::upgrade(api::stream_reply s) {
+template <class Stream>
+void basic_http_session<Stream>::upgrade(api::stream_reply s) {
   // The WebSocket session takes the socket and the upgrade request; this session ends here.
   // It counts the request once the handshake is done; its time to the 101 is this session's.
   metrics::process().request_duration(route_).observe_since(read_done_);
   // It needs the head only: an upgrade request has no body.
-  std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(s))
-      ->run(http::request<http::string_body>(std::move(parser_->release().base())));
+  http::request<http::string_body> req(std::move(parser_->release().base()));
+  if constexpr (is_tls)
+    std::make_shared<basic_websocket_session<Stream>>(std::move(stream_), ctx_, std::move(s),
+                                                      std::move(tls_))
+        ->run(std::move(req));
+  else
+    std::make_shared<basic_websocket_session<Stream>>(Stream(stream_.release_socket()), ctx_,
+                                                      std::move(s))
+        ->run(std::move(req));
 }
 
-void http_session::linger_close() {
+template <class Stream>
+void basic_http_session<Stream>::linger_close() {
+  if constexpr (is_tls) {
+    // A close_notify first (so the client can tell the end from a cut), then drain below the
+    // TLS layer as for plain TCP.
+    tcp().expires_after(linger_timeout);
+    send_close_notify([self = this->shared_from_this()](boost::system::error_code ec) {
+      if (ec) return self->close();
+      self->linger_drain();
+    });
+  } else {
+    linger_drain();
+  }
+}
+
+template <class Stream>
+template <class Handler>
+void basic_http_session<Stream>::send_close_notify(Handler&& done) {
+  // Marking the client's close_notify as received makes the TLS shutdown complete once ours
+  // is written, instead of waiting for the client's (which many clients never send).
+  SSL_set_shutdown(stream_.native_handle(),
+                   SSL_get_shutdown(stream_.native_handle()) | SSL_RECEIVED_SHUTDOWN);
+  stream_.async_shutdown(std::forward<Handler>(done));
+}
+
+template <class Stream>
+void basic_http_session<Stream>::linger_drain() {
   // Close our side for sending, then read and discard what the client still sends (e.g. the
   // rest of a body over the limit) for a moment: closing with unread data would reset the
   // connection and could destroy the answer before the client reads it.
   boost::system::error_code ignored;
-  stream_.socket().shutdown(net::socket_base::shutdown_send, ignored);
-  stream_.expires_after(linger_timeout);
+  tcp().socket().shutdown(net::socket_base::shutdown_send, ignored);
+  tcp().expires_after(linger_timeout);
   buffer_.clear();
-  stream_.async_read_some(
+  tcp().async_read_some(
       buffer_.prepare(64 * 1024),
-      beast::bind_front_handler(&http_session::on_linger_read, shared_from_this()));
+      beast::bind_front_handler(&basic_http_session::on_linger_read, this->shared_from_this()));
 }
 
-void http_session::on_linger_read(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_linger_read(boost::system::error_code ec, std::size_t) {
   if (ec) return close();
-  stream_.async_read_some(
+  tcp().async_read_some(
       buffer_.prepare(64 * 1024),
-      beast::bind_front_handler(&http_session::on_linger_read, shared_from_this()));
+      beast::bind_front_handler(&basic_http_session::on_linger_read, this->shared_from_this()));
 }
 
-void http_session::close() {
+template <class Stream>
+void basic_http_session<Stream>::close() {
   reading_ = false;
   boost::system::error_code ignored;
-  stream_.socket().shutdown(net::socket_base::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  tcp().socket().shutdown(net::socket_base::shutdown_both, ignored);
+  tcp().socket().close(ignored);
 }
+
+template class basic_http_session<plain_stream>;
+template class basic_http_session<tls_stream>;
 
 }  // namespace agg::ingest

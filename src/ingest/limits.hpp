@@ -9,6 +9,9 @@ namespace agg::ingest {
 // answer or one message of a stream, and to finish a WebSocket handshake; a slowloris client
 // is dropped after it.
 inline constexpr std::chrono::seconds io_timeout{30};
+// Time a client has to finish the TLS handshake after connecting (a handshake is a few round
+// trips; a client that says nothing, or speaks plain HTTP to a TLS port, is closed).
+inline constexpr std::chrono::seconds tls_handshake_timeout{10};
 // After a stop began, how long a request already on its way may take to arrive whole.
 inline constexpr std::chrono::seconds drain_read_timeout{2};
 // After a stop began, how long an idle connection is watched for a request that was already

@@ -1,6 +1,7 @@
 #include "ingest/listener.hpp"
 
 #include "ingest/http_session.hpp"
+#include "ingest/tls_context.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/socket_base.hpp>
@@ -78,6 +79,9 @@ void listener::on_accept(boost::system::error_code ec,
 void listener::start_session(http_session::stream_type::socket_type socket) {
   boost::system::error_code ignored;
   socket.set_option(net::ip::tcp::no_delay(true), ignored);  // answers are small and latency-bound
+  // TLS: the connection keeps the certificate current now, whatever a SIGHUP loads later.
+  if (ctx_.tls)
+    return std::make_shared<https_session>(std::move(socket), ctx_, ctx_.tls->current())->run();
   std::make_shared<http_session>(std::move(socket), ctx_)->run();
 }
 

@@ -2,6 +2,7 @@
 
 #include "ingest/listener.hpp"
 #include "ingest/server_context.hpp"
+#include "ingest/tls_context.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -44,16 +45,28 @@ server::server(const options& opts, logger& log)
       threads_(opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency())),
       ioc_(static_cast<int>(threads_)),
       signals_(ioc_, SIGINT, SIGTERM),
-      drain_timer_(ioc_) {}
+      reload_signals_(ioc_),
+      drain_timer_(ioc_) {
+  if (!opts.tls_cert.empty()) tls_ = std::make_unique<tls_context>(opts.tls_cert, opts.tls_key);
+}
 
 server::~server() = default;
 
 void server::listen(api::handler& handler) {
   ctx_ = std::make_unique<server_context>(opts_, handler, log_, stopping_);
+  ctx_->tls = tls_.get();
   const auto ep = listen_endpoint(ioc_, opts_.host, opts_.port);
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) begin_stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
   });
+  if (tls_) {
+    reload_signals_.add(SIGHUP);
+    wait_reload();
+    std::string line = "tls";
+    logger::append_field(line, "cert", tls_->cert_file());
+    logger::append_field(line, "key", tls_->key_file());
+    log_.write(log_level::info, line);
+  }
   // Only now announce the port: SIGTERM must find the handler installed above, not the
   // default action, as soon as a client can know the service is there.
   listener_ = std::make_shared<listener>(ioc_, ep, *ctx_);
@@ -88,11 +101,30 @@ void server::begin_stop(const char* why) {
   log_.always(line);
   boost::system::error_code ignored;
   signals_.cancel(ignored);
+  reload_signals_.cancel(ignored);
   listener_->stop();
   ctx_->handler.stopping();
   ctx_->shut_down_sessions(false);
   drain_deadline_ = std::chrono::steady_clock::now() + drain_grace;
   watch_drain();
+}
+
+void server::wait_reload() {
+  reload_signals_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;  // cancelled: the service stops
+    // Open connections keep the pair they started with; a bad file keeps the old pair.
+    const std::string error = tls_->reload();
+    std::string line = error.empty() ? "tls_reloaded" : "tls_reload_failed";
+    if (error.empty()) {
+      logger::append_field(line, "cert", tls_->cert_file());
+      log_.write(log_level::info, line);
+    } else {
+      logger::append_field(line, "error", error);
+      logger::append_field(line, "kept", "previous certificate and key");
+      log_.write(log_level::error, line);
+    }
+    wait_reload();
+  });
 }
 
 void server::watch_drain() {

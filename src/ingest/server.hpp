@@ -17,11 +17,15 @@ namespace agg::ingest {
 
 class listener;
 class server_context;
+class tls_context;
 
 // The HTTP side of the process: the I/O threads, the listener, SIGTERM/SIGINT and the drain
-// that follows them. It knows nothing of events; requests go to the handler.
+// that follows them, and with TLS the certificate and SIGHUP, which reloads it. It knows
+// nothing of events; requests go to the handler.
 class server {
  public:
+  // With --tls-cert/--tls-key, loads both files first: throws std::runtime_error with one line
+  // when one is missing or bad, before anything else starts.
   server(const options& opts, logger& log);
   ~server();
 
@@ -30,9 +34,9 @@ class server {
   // Set once SIGTERM or SIGINT arrived; the service refuses new work from then on.
   const std::atomic<bool>& stopping() const noexcept { return stopping_; }
 
-  // Installs the SIGTERM/SIGINT handler, listens (throws std::runtime_error with one line
-  // when it cannot) and logs the `listening` line. Requests go to `handler`, which must
-  // outlive run().
+  // Installs the SIGTERM/SIGINT (and with TLS the SIGHUP) handler, listens (throws
+  // std::runtime_error with one line when it cannot) and logs the `listening` line. Requests go to
+  // `handler`, which must outlive run().
   void listen(api::handler& handler);
   std::uint16_t port() const;
 
@@ -46,16 +50,19 @@ class server {
  private:
   void begin_stop(const char* why);  // I/O thread
   void watch_drain();                // I/O thread
+  void wait_reload();                // I/O thread: SIGHUP loads the TLS files again
 
   const options& opts_;
   logger& log_;
   const unsigned threads_;
   boost::asio::io_context ioc_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<tls_context> tls_;  // null: plain HTTP
   std::unique_ptr<server_context> ctx_;
   std::shared_ptr<listener> listener_;
   boost::asio::signal_set signals_;
-  boost::asio::steady_timer drain_timer_;                 // I/O thread
+  boost::asio::signal_set reload_signals_;  // SIGHUP, with TLS only (else its default action)
+  boost::asio::steady_timer drain_timer_;   // I/O thread
   std::chrono::steady_clock::time_point drain_deadline_;  // I/O thread
 };
 

@@ -12,6 +12,8 @@
 
 namespace agg::ingest {
 
+class tls_context;
+
 // What every connection shares. Lives in the server for the whole run.
 class server_context {
  public:
@@ -22,6 +24,9 @@ class server_context {
   api::handler& handler;
   logger& log;
   std::atomic<bool>& shutting_down;  // set once when SIGTERM or SIGINT arrives
+  // --tls-cert/--tls-key given: every connection speaks TLS with its current context. Null:
+  // plain HTTP. Set before the listener starts, never changed after.
+  tls_context* tls = nullptr;
 
   // Live connections register how to shut them down, so a stop reaches each of them.
   void add_session(const void* key, std::function<void(bool force)> shutdown) {

@@ -16,18 +16,25 @@ namespace net = boost::asio;
 
 }  // namespace
 
-websocket_session::websocket_session(http_session::stream_type::socket_type socket,
-                                     server_context& ctx, api::stream_reply reply)
-    : queued_sink(socket.get_executor(), std::move(reply)), ws_(std::move(socket)), ctx_(ctx) {}
+template <class Stream>
+basic_websocket_session<Stream>::basic_websocket_session(Stream stream, server_context& ctx,
+                                                         api::stream_reply reply,
+                                                         tls_context::context_ptr tls)
+    : queued_sink(stream.get_executor(), std::move(reply)),
+      tls_(std::move(tls)),
+      ws_(std::move(stream)),
+      ctx_(ctx) {}
 
-websocket_session::~websocket_session() {
+template <class Stream>
+basic_websocket_session<Stream>::~basic_websocket_session() {
   ctx_.remove_session(this);
 }
 
-void websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
-  auto self = std::static_pointer_cast<websocket_session>(shared_from_this());
+template <class Stream>
+void basic_websocket_session<Stream>::run(beast::http::request<beast::http::string_body> upgrade) {
+  auto self = std::static_pointer_cast<basic_websocket_session>(this->shared_from_this());
   route_ = metrics::route_of(upgrade.target());
-  ctx_.add_session(this, [weak = std::weak_ptr<websocket_session>(self)](bool force) {
+  ctx_.add_session(this, [weak = std::weak_ptr<basic_websocket_session>(self)](bool force) {
     auto s = weak.lock();
     if (!s) return;
     if (!force) return s->end({}, websocket::close_code::going_away, "shutting down");
@@ -47,10 +54,11 @@ void websocket_session::run(beast::http::request<beast::http::string_body> upgra
   ws_.text(true);
   beast::get_lowest_layer(ws_).expires_never();  // the websocket stream's own timeouts apply
   // The handshake's answer is built from `upgrade` at once: it need not outlive this call.
-  ws_.async_accept(upgrade, beast::bind_front_handler(&websocket_session::on_accept, self));
+  ws_.async_accept(upgrade, beast::bind_front_handler(&basic_websocket_session::on_accept, self));
 }
 
-void websocket_session::on_accept(boost::system::error_code ec) {
+template <class Stream>
+void basic_websocket_session<Stream>::on_accept(boost::system::error_code ec) {
   if (ec) return peer_gone(ec);  // never opened: the endpoint hears on_closed only
   ctx_.handler.answered(route_, beast::http::status::switching_protocols, false);
   open_ = true;
@@ -60,44 +68,55 @@ void websocket_session::on_accept(boost::system::error_code ec) {
   do_read();
 }
 
-void websocket_session::do_read() {
-  auto self = std::static_pointer_cast<websocket_session>(shared_from_this());
-  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, self));
+template <class Stream>
+void basic_websocket_session<Stream>::do_read() {
+  auto self = std::static_pointer_cast<basic_websocket_session>(this->shared_from_this());
+  ws_.async_read(buffer_, beast::bind_front_handler(&basic_websocket_session::on_read, self));
 }
 
-void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_websocket_session<Stream>::on_read(boost::system::error_code ec, std::size_t) {
   buffer_.clear();
   if (!ec) return do_read();
   // The client closed, or the connection failed: the stream is over.
   peer_gone(ec);
 }
 
-void websocket_session::write_messages(const std::vector<message>& ms, write_handler done) {
+template <class Stream>
+void basic_websocket_session<Stream>::write_messages(const std::vector<message>& ms,
+                                                     write_handler done) {
   // The batch stays alive in the sink until `done` runs.
   writing_ = &ms;
   write_from(0, std::move(done));
 }
 
-void websocket_session::write_from(std::size_t i, write_handler done) {
+template <class Stream>
+void basic_websocket_session<Stream>::write_from(std::size_t i, write_handler done) {
   if (i == writing_->size()) return done({});
-  ws_.async_write(net::buffer(*(*writing_)[i]),
-                  [self = std::static_pointer_cast<websocket_session>(shared_from_this()), i,
-                   done = std::move(done)](boost::system::error_code ec, std::size_t) mutable {
-                    if (ec) return done(ec);
-                    self->write_from(i + 1, std::move(done));
-                  });
+  ws_.async_write(
+      net::buffer(*(*writing_)[i]),
+      [self = std::static_pointer_cast<basic_websocket_session>(this->shared_from_this()), i,
+       done = std::move(done)](boost::system::error_code ec, std::size_t) mutable {
+        if (ec) return done(ec);
+        self->write_from(i + 1, std::move(done));
+      });
 }
 
-void websocket_session::write_end(std::uint16_t code, const std::string& reason,
-                                  write_handler done) {
+template <class Stream>
+void basic_websocket_session<Stream>::write_end(std::uint16_t code, const std::string& reason,
+                                                write_handler done) {
   websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
   ws_.async_close(cr, std::move(done));
 }
 
-void websocket_session::on_finished(boost::system::error_code) {
+template <class Stream>
+void basic_websocket_session<Stream>::on_finished(boost::system::error_code) {
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws_).socket().shutdown(net::socket_base::shutdown_both, ignored);
   beast::get_lowest_layer(ws_).close();
 }
+
+template class basic_websocket_session<plain_stream>;
+template class basic_websocket_session<tls_stream>;
 
 }  // namespace agg::ingest

@@ -134,6 +134,15 @@ BOOST_AUTO_TEST_CASE(environment_names) {
   BOOST_TEST((parse_options({}, {}, help).log_format == agg::log_format::text));
   BOOST_TEST(error_of({"--log-format", "xml"}) ==
              "invalid value 'xml' for --log-format: expected text or json");
+  // TLS takes both files or neither; from flags or the environment alike.
+  const auto tls = parse_options({"--tls-cert", "/c.pem"}, {"AGG_TLS_KEY=/k.pem"}, help);
+  BOOST_TEST(tls.tls_cert == "/c.pem");
+  BOOST_TEST(tls.tls_key == "/k.pem");
+  BOOST_TEST(parse_options({}, {}, help).tls_cert.empty());
+  BOOST_TEST(error_of({"--tls-cert", "/c.pem"}) ==
+             "--tls-cert and --tls-key go together: give both or neither");
+  BOOST_TEST(error_of({}, {"AGG_TLS_KEY=/k.pem"}) ==
+             "--tls-cert and --tls-key go together: give both or neither");
 }
 
 BOOST_AUTO_TEST_CASE(every_mistake_is_one_line_naming_the_flag) {
@@ -201,6 +210,10 @@ BOOST_AUTO_TEST_CASE(usage_lists_every_flag_with_its_default) {
       "  --log-format FORMAT       text (event key=value) or json (one object per line: ts, level, "
       "msg and\n"
       "                            the event's fields) (default text)\n"
+      "  --tls-cert FILE           PEM certificate chain: HTTPS only (TLS 1.2, 1.3), with "
+      "--tls-key\n"
+      "  --tls-key FILE            PEM private key of --tls-cert (unencrypted); SIGHUP reloads "
+      "both\n"
       "  -h [ --help ]             print this text and exit\n");
 }
 
