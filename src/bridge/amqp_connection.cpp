@@ -85,6 +85,8 @@ bool amqp_connection::open(const std::string& url, std::chrono::milliseconds tim
   amqp_default_connection_info(&info);
   if (!url.empty() && amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK)
     return fail("cannot parse the AMQP URL (amqp://user:pass@host:port/vhost)");
+  // amqp://host:5672/ names the empty vhost for rabbitmq-c; brokers call the default one "/".
+  if (info.vhost[0] == '\0') info.vhost = const_cast<char*>("/");
   state_ = amqp_new_connection();
   amqp_socket_t* socket = amqp_tcp_socket_new(state_);
   if (!socket) {

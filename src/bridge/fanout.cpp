@@ -107,7 +107,7 @@ std::string fanout::session(amqp_connection& c, store::fanout_cursor& cursor) {
   confirmed_ = saved;
   counters_.fanout_seq = saved;
   unconfirmed_.clear();
-  if (!c.open(settings_.url, 5s) || !c.open_channel(channel) ||
+  if (!c.open(settings_.url, 10s) || !c.open_channel(channel) ||
       !c.ensure_exchange(channel, settings_.exchange) || !c.confirm_select(channel))
     return c.error();
   status_.connects.fetch_add(1);

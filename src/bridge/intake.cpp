@@ -79,7 +79,7 @@ void intake::run() {
 }
 
 std::string intake::session(amqp_connection& c) {
-  if (!c.open(settings_.url, 5s) || !c.open_channel(channel) ||
+  if (!c.open(settings_.url, 10s) || !c.open_channel(channel) ||
       !c.ensure_queue(channel, settings_.queue) || !c.qos(channel, settings_.prefetch) ||
       !c.consume(channel, settings_.queue))
     return c.error();
