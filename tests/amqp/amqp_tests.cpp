@@ -3,6 +3,7 @@
 // stored event in seq order with confirms and a cursor, broker outages (through tcp_proxy)
 // and a broker that appears after the service.
 #include "amqp_fixture.hpp"
+#include "pg_server.hpp"
 #include "tcp_proxy.hpp"
 #include "test_support.hpp"
 
@@ -442,6 +443,53 @@ BOOST_AUTO_TEST_CASE(broker_down_at_start) {
       out, [](const auto& g) { return has_all(g, 2); }, 10s);
   check_fanout(got, fetch_all_events(c));
   check_stats(get_stats(c), {2, 2, 0, 0, {{"late", 2}}});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(amqp_pg)
+
+// Two nodes on one PostgreSQL database, one exchange: exactly one publishes (the other is
+// standby); when it is killed the other takes over from the stored cursor and nothing is
+// missing.
+BOOST_AUTO_TEST_CASE(one_publisher_per_exchange_and_take_over) {
+  pg_server pg;
+  const auto uri = pg.create_database("fanout");
+  const auto exchange = fresh_name("pg");
+  const auto queue = fresh_name("pg-q");
+  amqp_client client;
+  client.exchange(exchange);
+  client.queue(queue);
+  client.bind(queue, exchange, "#");
+
+  auto cfg = bridge_config(broker().url(), "", exchange);
+  cfg.db = uri;
+  server_process n1(cfg);
+  log_on_failure guard1(n1);
+  auto c1 = make_client(n1);
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_state(c1, "fanout") == "running"; }, 20s));
+  server_process n2(cfg);
+  log_on_failure guard2(n2);
+  auto c2 = make_client(n2);
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_state(c2, "fanout") == "standby"; }, 20s));
+
+  std::vector<json::object> events;
+  for (int i = 0; i < 100; ++i) events.push_back(make_event("pg.a", "p-" + std::to_string(i)));
+  BOOST_TEST_REQUIRE(c2.post_json("/publish", array_body(events)).status == 200u);
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_field(c1, "fanout_seq") == 100; }, 20s));
+  BOOST_TEST(bridge_field(c2, "published") == 0);
+  BOOST_TEST(bridge_state(c2, "fanout") == "standby");
+
+  n1.kill9();
+  events.clear();
+  for (int i = 100; i < 200; ++i) events.push_back(make_event("pg.b", "p-" + std::to_string(i)));
+  BOOST_TEST_REQUIRE(c2.post_json("/publish", array_body(events)).status == 200u);
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_field(c2, "fanout_seq") == 200; }, 30s),
+                     to_text(bridge_stats(c2)));
+  BOOST_TEST(bridge_state(c2, "fanout") == "running");
+  const auto got = client.take(
+      queue, [](const auto& g) { return has_all(g, 200); }, 20s);
+  check_fanout(got, fetch_all_events(c2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
