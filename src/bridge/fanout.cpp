@@ -173,6 +173,8 @@ std::string fanout::session(amqp_connection& c, store::fanout_cursor& cursor) {
     }
     if (!published && unconfirmed_.empty() && read_to >= store_.last_seq()) wait(100ms);
   }
+  // Stopping: keep what was confirmed, so a restart publishes again as little as possible.
+  if (confirmed_ > saved) cursor.save(confirmed_, err);
   return {};
 }
 
