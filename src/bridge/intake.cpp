@@ -104,7 +104,8 @@ std::string intake::session(amqp_connection& c) {
     take_outcomes();
     bool pause = false;
     if (!settle(c, pause)) return c.error();
-    if (pause) return "store unavailable: " + store_.failure();
+    // The store failed, or the service is shutting down: nothing more is acked or rejected.
+    if (pause) return "the publish path is unavailable: " + pending_.front().reason;
     const auto now = std::chrono::steady_clock::now();
     for (auto& p : pending_)
       if (p.result == outcome::overloaded && p.retry_at <= now) submit(p);
@@ -130,7 +131,8 @@ void intake::submit(pending& p) {
         else if (code >= 400)
           o = outcome::invalid;
         std::lock_guard lk(mb->mu);
-        mb->items.push_back({session, tag, o, o == outcome::invalid ? std::move(r.body) : ""});
+        const bool why = o == outcome::invalid || o == outcome::unavailable;
+        mb->items.push_back({session, tag, o, why ? std::move(r.body) : std::string()});
       });
 }
 

@@ -53,7 +53,7 @@ class intake {
   struct pending {
     std::uint64_t tag = 0;
     outcome result = outcome::waiting;
-    std::string reason;             // invalid: the error body's message
+    std::string reason;             // invalid or unavailable: the error body
     amqp_connection::delivery msg;  // kept for a resubmission after overloaded
     std::chrono::steady_clock::time_point retry_at{};
   };

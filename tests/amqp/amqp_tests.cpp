@@ -492,4 +492,45 @@ BOOST_AUTO_TEST_CASE(one_publisher_per_exchange_and_take_over) {
   check_fanout(got, fetch_all_events(c2));
 }
 
+// While the store is unavailable (PostgreSQL stopped) the intake neither acks nor rejects:
+// the message goes back to the queue, the intake says `paused` in /health, and once the
+// database is back the message is stored and acked.
+BOOST_AUTO_TEST_CASE(intake_pauses_while_the_store_is_down) {
+  pg_server pg;
+  const auto uri = pg.create_database("intake");
+  const auto queue = fresh_name("pg-in");
+  amqp_client client;
+  client.queue(queue);
+  auto cfg = bridge_config(broker().url(), queue, "");
+  cfg.db = uri;
+  server_process srv(cfg);
+  log_on_failure guard(srv);
+  auto c = make_client(srv);
+  auto intake_state = [&] {
+    const auto h = c.get("/health");
+    return as_string(at(as_object(at(as_object(h.json()), "bridge")), "intake"));
+  };
+  client.send(queue, single_body(make_event("pg.in", "before")));
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_field(c, "acked") == 1; }, 20s));
+
+  pg.stop();
+  client.send(queue, single_body(make_event("pg.in", "during")));
+  BOOST_TEST_REQUIRE(wait_until([&] { return intake_state() == "paused"; }, 20s));
+  BOOST_TEST(c.get("/health").status == 503u);  // the store's failure, not the bridge's
+  BOOST_TEST(client.depth(queue) == 1u);        // back in the queue, neither acked nor rejected
+
+  pg.start();
+  BOOST_TEST_REQUIRE(wait_until(
+      [&] {
+        const auto r = c.get("/stats");
+        return r.status == 200 &&
+               as_int(at(as_object(at(as_object(r.json()), "bridge")), "acked")) == 2 &&
+               as_int(at(as_object(r.json()), "unique_processed")) == 2;
+      },
+      30s));
+  BOOST_TEST(bridge_field(c, "rejected") == 0);
+  BOOST_TEST(client.depth(queue) == 0u);
+  check_stats(get_stats(c), {2, 2, 0, 0, {{"pg.in", 2}}});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
