@@ -1,5 +1,6 @@
 // Flags -> options, wiring, exit code. The logic lives in the libraries.
 #include "api/service.hpp"
+#include "bridge/bridge.hpp"
 #include "consumer/consumer.hpp"
 #include "core/options.hpp"
 #include "ingest/server.hpp"
@@ -8,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,20 @@ int serve(const agg::options& opts) {
   agg::api::service service(
       *store, consumer, http.stopping(), http.executor(),
       {opts.max_batch, opts.max_body, {opts.max_subscribers, opts.subscriber_buffer}, opts.db});
+  // The RabbitMQ bridge: its own threads; HTTP serves whether the broker is there or not.
+  std::unique_ptr<agg::bridge::bridge> amqp;
+  if (!opts.amqp_url.empty()) {
+    amqp = std::make_unique<agg::bridge::bridge>(
+        agg::bridge::bridge::settings{opts.amqp_url, opts.amqp_consume, opts.amqp_publish_exchange,
+                                      opts.amqp_prefetch},
+        service.publish_path(), *store, log);
+    service.attach(*amqp);
+    amqp->start();
+  }
   http.listen(service);
   http.run();
+
+  if (amqp) amqp->stop();  // unacked messages go back to the queue
 
   consumer.stop();  // commits and answers everything admitted
   store->close();   // saves the rejected counts, checkpoints
@@ -61,6 +75,9 @@ int main(int argc, char** argv) {
       std::fputs(agg::usage(), stdout);
       return 0;
     }
+    if (opts.amqp_url.empty() &&
+        (!opts.amqp_consume.empty() || !opts.amqp_publish_exchange.empty()))
+      throw std::invalid_argument("--amqp-consume and --amqp-publish-exchange need --amqp-url");
     return serve(opts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -141,6 +141,7 @@ reply service::stats() const {
   s.subscribers = subscriptions_.open_streams();
   reply r;
   r.body = stats_body(s, uptime, started_at_);
+  add_parts(r.body, &status_part::stats_json);
   return r;
 }
 
@@ -168,7 +169,20 @@ reply service::metrics_page() const {
   reply r;
   r.content_type = metrics_content_type;
   r.body = metrics_text(metrics::process(), in);
+  for (const auto* p : parts_) r.body += p->metrics_text();
   return r;
+}
+
+void service::add_parts(std::string& object, std::string (status_part::*json)() const) const {
+  if (parts_.empty() || object.empty() || object.back() != '}') return;
+  object.pop_back();
+  for (const auto* p : parts_) {
+    object += ",";
+    append_json_string(object, p->name());
+    object += ":";
+    object += (p->*json)();
+  }
+  object += "}";
 }
 
 reply service::health() const {
@@ -184,6 +198,7 @@ reply service::health() const {
   } else {
     r.body = "{\"status\":\"ok\"}";
   }
+  add_parts(r.body, &status_part::health_json);
   return r;
 }
 

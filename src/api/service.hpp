@@ -2,6 +2,7 @@
 
 #include "api/handler.hpp"
 #include "api/publisher.hpp"
+#include "api/status_part.hpp"
 #include "api/subscriptions.hpp"
 #include "consumer/consumer.hpp"
 #include "store/event_store.hpp"
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace agg::api {
 
@@ -35,6 +37,13 @@ class service final : public handler {
                 bool overloaded) noexcept override;
   void stopping() noexcept override;
 
+  // The publish path for other transports (the broker intake): the same parse, validation,
+  // dedup and counting as POST /publish.
+  publisher& publish_path() noexcept { return publisher_; }
+  // Adds `p`'s state to /health, /stats and /metrics. Before the port opens; `p` outlives
+  // the service's last answer.
+  void attach(const status_part& p) { parts_.push_back(&p); }
+
  private:
   void events(std::string_view query, boost::asio::any_io_executor ex,
               std::function<void(answer)> done);
@@ -44,6 +53,8 @@ class service final : public handler {
   // The live page's files (GET /, /ui/...), open also under --auth on.
   static reply page_file(std::string_view path, const boost::beast::http::fields* headers);
   reply metrics_page() const;
+  // Adds each attached part's object to the JSON object `object` under its name.
+  void add_parts(std::string& object, std::string (status_part::*json)() const) const;
 
   store::event_store& store_;
   consumer::consumer& consumer_;
@@ -53,6 +64,7 @@ class service final : public handler {
   const std::chrono::steady_clock::time_point started_;
   const std::string started_at_;
   const std::string db_file_;
+  std::vector<const status_part*> parts_;  // set before the port opens, then read only
 };
 
 }  // namespace agg::api

@@ -53,6 +53,14 @@ std::vector<flag> serve_flags(options& o) {
                 "PEM certificate chain: HTTPS only (TLS 1.2, 1.3), with --tls-key", o.tls_cert),
       text_flag("tls-key", "FILE",
                 "PEM private key of --tls-cert (unencrypted); SIGHUP reloads both", o.tls_key),
+      text_flag("amqp-url", "URL", "RabbitMQ broker amqp://user:pass@host:5672/vhost", o.amqp_url),
+      text_flag("amqp-consume", "QUEUE", "queue whose messages are published (acked after commit)",
+                o.amqp_consume),
+      // "X", not "EXCHANGE": the usage text's flag column keeps its width.
+      text_flag("amqp-publish-exchange", "X", "topic exchange X gets every stored event",
+                o.amqp_publish_exchange),
+      uint_flag<std::uint16_t>("amqp-prefetch", "N", "most unacked messages of --amqp-consume",
+                               o.amqp_prefetch, 1, 65535),
   };
 }
 

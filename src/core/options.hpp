@@ -61,6 +61,17 @@ struct options {
   // the other is an error.
   std::string tls_cert;
   std::string tls_key;
+  // --amqp-url: the RabbitMQ broker (AMQP 0-9-1) of the bridge,
+  // amqp://user:pass@host:5672/vhost. Default none: no bridge (the other --amqp-* need it).
+  std::string amqp_url;
+  // --amqp-consume: queue whose messages are publish bodies, acked after their commit (a
+  // durable queue, declared if missing; an existing one is used as it is). Default none.
+  std::string amqp_consume;
+  // --amqp-publish-exchange: topic exchange every stored event is published to, in seq order,
+  // with publisher confirms (durable, declared if missing). Default none.
+  std::string amqp_publish_exchange;
+  // --amqp-prefetch: most unacked messages the intake holds (basic.qos). Default 256.
+  std::uint16_t amqp_prefetch = 256;
 };
 
 // Parses argv (without argv[0] and without a subcommand word, see split_command in

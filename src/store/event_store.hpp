@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,8 @@
 #include <vector>
 
 namespace agg::store {
+
+class fanout_cursor;  // store/fanout_cursor.hpp
 
 // The persistent counters of /stats. Written in the same transaction as the events they
 // count, so after any crash they agree with the stored events.
@@ -117,6 +120,10 @@ class event_store {
   // Called after every commit on the writer's thread; a listener must not block.
   // Register before the first commit.
   virtual void add_commit_listener(commit_listener l) = 0;
+
+  // The RabbitMQ fan-out's cursor of `exchange` on a connection of its own (see
+  // fanout_cursor). Throws std::runtime_error when that connection cannot be made.
+  virtual std::unique_ptr<fanout_cursor> open_fanout_cursor(const std::string& exchange) = 0;
 
   // Persists what is still only in memory (the rejected counts), tidies the files and stops
   // the read threads. Nothing may be called after it but the destructor.

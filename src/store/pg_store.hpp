@@ -67,6 +67,7 @@ class pg_store final : public event_store {
     return commits_.load(std::memory_order_relaxed);
   }
   void add_commit_listener(commit_listener l) override;
+  std::unique_ptr<fanout_cursor> open_fanout_cursor(const std::string& exchange) override;
   void close() noexcept override;
 
  private:

@@ -54,6 +54,7 @@ class sqlite_store final : public event_store {
     return visible_seq_.load(std::memory_order_acquire);
   }
   void add_commit_listener(commit_listener l) override { listeners_.push_back(std::move(l)); }
+  std::unique_ptr<fanout_cursor> open_fanout_cursor(const std::string& exchange) override;
   void close() noexcept override;
 
  private:

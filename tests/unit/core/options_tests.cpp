@@ -145,6 +145,23 @@ BOOST_AUTO_TEST_CASE(environment_names) {
              "--tls-cert and --tls-key go together: give both or neither");
 }
 
+BOOST_AUTO_TEST_CASE(amqp_flags) {
+  bool help = false;
+  const auto d = parse_options({}, {}, help);
+  BOOST_TEST(d.amqp_url.empty());
+  BOOST_TEST(d.amqp_consume.empty());
+  BOOST_TEST(d.amqp_publish_exchange.empty());
+  BOOST_TEST(d.amqp_prefetch == 256u);
+  const auto o = parse_options(
+      {"--amqp-url", "amqp://u:p@h:5672/v", "--amqp-consume", "in", "--amqp-prefetch=32"},
+      {"AGG_AMQP_PUBLISH_EXCHANGE=out", "AGG_AMQP_PREFETCH=9"}, help);
+  BOOST_TEST(o.amqp_url == "amqp://u:p@h:5672/v");
+  BOOST_TEST(o.amqp_consume == "in");
+  BOOST_TEST(o.amqp_publish_exchange == "out");
+  BOOST_TEST(o.amqp_prefetch == 32u);
+  BOOST_TEST(error_of({"--amqp-prefetch", "0"}) != "no error");
+}
+
 BOOST_AUTO_TEST_CASE(every_mistake_is_one_line_naming_the_flag) {
   BOOST_TEST(error_of({"--bogus=1"}) == "unknown flag --bogus (see --help)");
   BOOST_TEST(error_of({"-x"}) == "unknown flag -x (see --help)");
@@ -214,6 +231,10 @@ BOOST_AUTO_TEST_CASE(usage_lists_every_flag_with_its_default) {
       "--tls-key\n"
       "  --tls-key FILE            PEM private key of --tls-cert (unencrypted); SIGHUP reloads "
       "both\n"
+      "  --amqp-url URL            RabbitMQ broker amqp://user:pass@host:5672/vhost\n"
+      "  --amqp-consume QUEUE      queue whose messages are published (acked after commit)\n"
+      "  --amqp-publish-exchange X topic exchange X gets every stored event\n"
+      "  --amqp-prefetch N         most unacked messages of --amqp-consume (default 256)\n"
       "  -h [ --help ]             print this text and exit\n");
 }
 
