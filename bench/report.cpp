@@ -667,7 +667,7 @@ std::string report::postgres_commands() const {
   std::ostringstream o;
   for (const auto& c : r_.commands()) {
     const std::string_view step(c.at("step").as_string());
-    if (step.starts_with("pg") || step == "postgres")
+    if (step.starts_with("pg") || step.starts_with("aggregator: pg/") || step == "postgres")
       o << "# " << step << "\n" << c.at("cmd").as_string().c_str() << "\n";
   }
   return o.str();
