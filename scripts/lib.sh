@@ -6,13 +6,13 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json1.81-dev
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
-                    libboost-url1.81-dev libpq-dev zlib1g-dev)  # libpq: --db postgresql://; zlib: gzip bodies
+                    libboost-url1.81-dev libpq-dev zlib1g-dev libssl-dev)  # libpq: --db postgresql://; zlib: gzip bodies; libssl: --auth
 
 # What the test suite needs beside the build (scripts/test): a real Prometheus and promtool for
 # the /metrics tests; curl and Python's websockets for /subscribe through third-party clients;
 # the PostgreSQL 15 server for tests/pg (and the bench).
 # shellcheck disable=SC2034
-AGG_TEST_PACKAGES=(prometheus curl python3-websockets postgresql-15)
+AGG_TEST_PACKAGES=(prometheus curl python3-websockets postgresql-15 openssl)
 
 # What the browser test of the live page (tests/browser, ctest label `external`) needs beside
 # the build: scripts/test installs them, scripts/run does not (the service needs no browser).

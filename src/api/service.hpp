@@ -3,6 +3,7 @@
 #include "api/handler.hpp"
 #include "api/publisher.hpp"
 #include "api/subscriptions.hpp"
+#include "auth/authenticator.hpp"
 #include "consumer/consumer.hpp"
 #include "store/event_store.hpp"
 
@@ -22,6 +23,8 @@ class service final : public handler {
     std::size_t max_body = 16u << 20;  // --max-body: largest decoded body (broker messages)
     subscriptions::settings streams;
     std::string db_file;  // --db when it is a SQLite file: its sizes go to /metrics
+    // --auth on: decides credentials (outlives the service); null = --auth off, all open.
+    auth::authenticator* auth = nullptr;
   };
 
   // `ex`: the I/O threads (timers of streams and long-polls). Construct before the first
@@ -36,10 +39,16 @@ class service final : public handler {
   void stopping() noexcept override;
 
  private:
+  // --auth on: who sent the request (null: --auth off), or the 401 when nobody valid did.
+  struct caller {
+    std::shared_ptr<const auth::principal> who;
+    std::optional<reply> refusal;
+  };
+  caller authenticate(const request_head& head, bool subscribe) const;
   void events(std::string_view query, boost::asio::any_io_executor ex,
-              std::function<void(answer)> done);
-  answer subscribe(const request_head& head);
-  reply stats() const;
+              std::function<void(answer)> done, const auth::principal* who);
+  answer subscribe(const request_head& head, const auth::principal* who);
+  reply stats(const auth::principal* who) const;
   reply health() const;
   // The live page's files (GET /, /ui/...), open also under --auth on.
   static reply page_file(std::string_view path, const boost::beast::http::fields* headers);
@@ -53,6 +62,7 @@ class service final : public handler {
   const std::chrono::steady_clock::time_point started_;
   const std::string started_at_;
   const std::string db_file_;
+  auth::authenticator* const auth_;
 };
 
 }  // namespace agg::api

@@ -48,6 +48,13 @@ std::vector<flag> serve_flags(options& o) {
                               "msg and the event's fields)",
                               o.log_format,
                               {{"text", log_format::text}, {"json", log_format::json}}),
+      choice_flag<bool>("auth", "",
+                        "on: every endpoint but /health and the live page needs an API key or JWT",
+                        o.auth, {{"off", false}, {"on", true}}),
+      text_flag("jwt-key", "FILE",
+                "accept JWTs: PEM public key (RS256, ES256) or HS256 secret file", o.jwt_key),
+      text_flag("jwt-audience", "AUD", "the aud a JWT must carry (unchecked when unset)",
+                o.jwt_audience),
   };
 }
 

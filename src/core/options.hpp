@@ -55,6 +55,14 @@ struct options {
   // --log-format: text ("<event> key=value ...") or json (one object per line with ts, level,
   // msg and the event's fields, for log shippers). Default text.
   agg::log_format log_format = agg::log_format::text;
+  // --auth: on requires a credential (API key or JWT) on every endpoint but /health and the
+  // live page's files; off leaves everything open, as v1. Default off.
+  bool auth = false;
+  // --jwt-key: a PEM public key (RS256 or ES256) or any other file as an HS256 secret (its
+  // bytes less one trailing newline); JWTs are accepted only when given. Default none.
+  std::string jwt_key;
+  // --jwt-audience: the `aud` a JWT must carry; not checked when empty. Default none.
+  std::string jwt_audience;
 };
 
 // Parses argv (without argv[0] and without a subcommand word, see split_command in
