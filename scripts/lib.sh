@@ -12,7 +12,7 @@ AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json
 # the /metrics tests; curl and Python's websockets for /subscribe through third-party clients;
 # the PostgreSQL 15 server for tests/pg (and the bench).
 # shellcheck disable=SC2034
-AGG_TEST_PACKAGES=(prometheus curl python3-websockets postgresql-15 openssl)
+AGG_TEST_PACKAGES=(prometheus curl python3-websockets postgresql-15)
 
 # What the browser test of the live page (tests/browser, ctest label `external`) needs beside
 # the build: scripts/test installs them, scripts/run does not (the service needs no browser).

@@ -1,9 +1,12 @@
 #include "api/access.hpp"
 
+#include "api/static_files.hpp"
+
 namespace agg::api {
 
 bool open_path(std::string_view path) noexcept {
-  return path == "/health" || path == "/" || path == "/ui" || path.starts_with("/ui/");
+  // The page's own files only: an unknown file under /ui/ is an unknown path (401).
+  return path == "/health" || find_static_file(path) != nullptr;
 }
 
 reply unauthorized_reply(bool credential_sent) {

@@ -191,7 +191,11 @@ answer service::subscribe(const request_head& head, const auth::principal* who) 
   auto q = parse_subscribe_query(query_of(head.target), last_event_id);
   if (!q.error.empty()) return error_reply(errc::bad_query, q.error);
   if (who && !who->topics.all) {
-    if (q.filter.all())
+    // "topic=*" is a filter too (every topic), unlike no topic parameter at all.
+    bool filtered = false;
+    if (const auto params = decoded_params(query_of(head.target)))
+      for (const auto& kv : *params) filtered = filtered || kv.first == "topic";
+    if (!filtered)
       q.filter = as_filter(who->topics);  // without a filter: only its own topics
     else if (auto refusal = filter_refusal(q.filter, who->topics))
       return forbidden_reply(*refusal);

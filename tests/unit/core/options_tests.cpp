@@ -201,6 +201,12 @@ BOOST_AUTO_TEST_CASE(usage_lists_every_flag_with_its_default) {
       "  --log-format FORMAT       text (event key=value) or json (one object per line: ts, level, "
       "msg and\n"
       "                            the event's fields) (default text)\n"
+      "  --auth off|on             on: every endpoint but /health and the live page needs an API "
+      "key or\n"
+      "                            JWT (default off)\n"
+      "  --jwt-key FILE            accept JWTs: PEM public key (RS256, ES256) or HS256 secret "
+      "file\n"
+      "  --jwt-audience AUD        the aud a JWT must carry (unchecked when unset)\n"
       "  -h [ --help ]             print this text and exit\n");
 }
 
