@@ -189,8 +189,9 @@ class pg_key_store final : public key_store {
     // The events schema first (agg_meta), as the first node would create it.
     if (events_schema) store::pg_store::open(uri, {})->close();
     auto& c = conn();
-    if (!c.run("BEGIN") || !c.run("SELECT pg_advisory_xact_lock(1095190322)") ||
-        !c.run(pg_schema) || !c.run("COMMIT"))
+    // (client_min_messages: no "already exists, skipping" notice on standard error.)
+    if (!c.run("BEGIN") || !c.run("SET LOCAL client_min_messages = warning") ||
+        !c.run("SELECT pg_advisory_xact_lock(1095190322)") || !c.run(pg_schema) || !c.run("COMMIT"))
       failed("create the keys tables");
   }
 
