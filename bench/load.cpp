@@ -99,9 +99,12 @@ struct options {
   bool progress = true;               // --no-progress: no progress line on stderr.
   std::optional<std::uint64_t> fill_to;  // --fill-to: count mode with as many events as make
                                          //   /stats unique_processed reach N. Default off.
-  std::vector<int> server_pids;          // --server-pid: processes whose CPU time and memory the
-                                         //   result reports (the server; nginx: master and
-                                         //   workers). Default none.
+  std::vector<std::pair<std::string, std::string>> headers;  // --header 'Name: value', repeatable:
+                                                             //   sent with every request (e.g.
+                                                             //   Authorization). Default none.
+  std::vector<int> server_pids;  // --server-pid: processes whose CPU time and memory the
+                                 //   result reports (the server; nginx: master and
+                                 //   workers). Default none.
 };
 
 constexpr const char* usage_text =
@@ -138,6 +141,8 @@ usage: agg-load [options]
                      body; for overload tests. Default off: a 503 is a failed request
   --threads N        io_context threads (default 1)
   --timeout S        seconds a request may wait for its answer before it fails (default 30)
+  --header 'N: V'    a header sent with every request, also GET /stats (repeatable), e.g.
+                     'Authorization: Bearer <key>' against --auth on
   --no-progress      no progress line (default: one line per second on stderr)
   --fill-to N        count mode: send as many events (with --dup-ratio duplicates) as
                      make GET /stats unique_processed reach N; nothing when it already has
@@ -199,7 +204,14 @@ options parse_options(int argc, char** argv) {
       o.batch = parse_number<std::size_t>(arg, next());
     else if (arg == "--envelope")
       o.envelope = true;
-    else if (arg == "--format") {
+    else if (arg == "--header") {
+      const std::string h = next();
+      const auto colon = h.find(':');
+      if (colon == std::string::npos || colon == 0) usage_error("--header must be 'Name: value'");
+      std::string v = h.substr(colon + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+      o.headers.emplace_back(h.substr(0, colon), v);
+    } else if (arg == "--format") {
       const std::string f = next();
       if (f != "json" && f != "ndjson") usage_error("--format must be json or ndjson");
       o.ndjson = f == "ndjson";
@@ -424,6 +436,7 @@ class connection {
     req_.set(http::field::content_type, o.ndjson ? "application/x-ndjson" : "application/json");
     if (o.gzip_level > 0) req_.set(http::field::content_encoding, "gzip");
     req_.set(http::field::user_agent, "agg-load");
+    for (const auto& [name, value] : o.headers) req_.set(name, value);
     req_.keep_alive(true);
     // The head's size without its Content-Length field, which do_write adds per body.
     std::ostringstream head;
@@ -660,6 +673,7 @@ std::optional<stats_snapshot> fetch_stats(const options& o,
     http::request<http::empty_body> req{http::verb::get, "/stats", 11};
     req.set(http::field::host, o.host + ":" + std::to_string(o.port));
     req.set(http::field::user_agent, "agg-load");
+    for (const auto& [name, value] : o.headers) req.set(name, value);
     http::write(sock, req);
     beast::flat_buffer buf;
     http::response<http::string_body> res;

@@ -7,7 +7,7 @@
 AGG_BUILD_PACKAGES=(g++ cmake make libsqlite3-dev libboost1.81-dev libboost-json1.81-dev
                     libboost-system1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
                     libboost-url1.81-dev libpq-dev zlib1g-dev libssl-dev
-                    librabbitmq-dev)  # libpq: --db postgresql://; zlib: gzip bodies; libssl: TLS; librabbitmq: the RabbitMQ bridge
+                    librabbitmq-dev)  # libpq: --db postgresql://; zlib: gzip bodies; libssl: TLS and --auth; librabbitmq: the RabbitMQ bridge
 
 # What the test suite needs beside the build (scripts/test): a real Prometheus and promtool for
 # the /metrics tests; curl and Python's websockets for /subscribe through third-party clients;

@@ -1,7 +1,10 @@
 // Flags -> options, wiring, exit code. The logic lives in the libraries.
 #include "api/service.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/keys_command.hpp"
 #include "bridge/bridge.hpp"
 #include "consumer/consumer.hpp"
+#include "core/flags.hpp"
 #include "core/options.hpp"
 #include "ingest/server.hpp"
 #include "store/pg_store.hpp"
@@ -33,9 +36,17 @@ int serve(const agg::options& opts) {
                                    {opts.queue_capacity, opts.batch_max,
                                     std::chrono::milliseconds(opts.linger_ms), http.executor()},
                                    log);
-  agg::api::service service(
-      *store, consumer, http.stopping(), http.executor(),
-      {opts.max_batch, opts.max_body, {opts.max_subscribers, opts.subscriber_buffer}, opts.db});
+  // --auth on: the keys are loaded (and the JWT key read) before the port opens.
+  std::unique_ptr<agg::auth::authenticator> auth;
+  if (opts.auth)
+    auth = std::make_unique<agg::auth::authenticator>(
+        agg::auth::authenticator::settings{opts.db, opts.jwt_key, opts.jwt_audience}, log);
+  agg::api::service service(*store, consumer, http.stopping(), http.executor(),
+                            {opts.max_batch,
+                             opts.max_body,
+                             {opts.max_subscribers, opts.subscriber_buffer},
+                             opts.db,
+                             auth.get()});
   // The RabbitMQ bridge: its own threads; HTTP serves whether the broker is there or not.
   std::unique_ptr<agg::bridge::bridge> amqp;
   if (!opts.amqp_url.empty()) {
@@ -69,6 +80,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    static constexpr std::string_view commands[] = {"keys"};
+    if (auto cmd = agg::split_command(args, commands); cmd.command == "keys")
+      return agg::auth::keys_command(cmd.rest, env, stdout);
     bool help = false;
     const agg::options opts = agg::parse_options(args, env, help);
     if (help) {

@@ -55,7 +55,8 @@ void publisher::publish_message(std::optional<std::string_view> content_type,
 }
 
 void publisher::publish(const body_format& format, std::string body,
-                        boost::asio::any_io_executor executor, std::function<void(reply)> done) {
+                        boost::asio::any_io_executor executor, std::function<void(reply)> done,
+                        const auth::topic_set* allowed) {
   if (format.refusal != errc::ok) return done(error_reply(format.refusal, format.message));
   if (shutting_down_.load(std::memory_order_acquire))
     return done(error_reply(errc::shutting_down, "the service is shutting down; retry"));
@@ -65,6 +66,17 @@ void publisher::publish(const body_format& format, std::string body,
     return done(error_reply(parsed.code, parsed.message, parsed.details));
   // The events view parsed.text: do not hold the body too while the commit waits.
   std::string().swap(body);
+  if (allowed && !allowed->all) {
+    std::vector<field_error> forbidden;
+    for (std::size_t k = 0; k < parsed.events.size(); ++k)
+      if (!allowed->allows(parsed.events[k].topic))
+        forbidden.push_back({format.lenient ? parsed.positions[k] : k, "topic",
+                             "the credential may not publish to this topic", 0});
+    if (!forbidden.empty())
+      return done(error_reply(errc::forbidden,
+                              "events outside the credential's topics; nothing was stored",
+                              forbidden));
+  }
 
   std::shared_ptr<lenient_rest> rest;
   if (format.lenient) {

@@ -2,6 +2,7 @@
 
 #include "api/body_format.hpp"
 #include "api/responses.hpp"
+#include "auth/permissions.hpp"
 #include "consumer/consumer.hpp"
 #include "store/event_store.hpp"
 
@@ -26,8 +27,10 @@ class publisher {
   // `format` was decided from the request's head (decide_body_format) and `body` is already
   // decoded (the HTTP session decodes while it reads). Calls `done` exactly once: at once for
   // a refused body, else on `executor` after the commit that made the events durable.
+  // `allowed` (--auth on, a credential restricted to some topics): a valid event outside it
+  // refuses the whole request with 403 (after validation's 422, also when lenient).
   void publish(const body_format& format, std::string body, boost::asio::any_io_executor executor,
-               std::function<void(reply)> done);
+               std::function<void(reply)> done, const auth::topic_set* allowed = nullptr);
 
   // A whole message as it came, e.g. from the broker: its content type and content encoding
   // decide the format as for HTTP (decide_body_format), the body is decoded here (the same

@@ -31,6 +31,10 @@ http::status status_of(errc e) {
       return http::status::not_found;
     case errc::header_too_large:
       return http::status::request_header_fields_too_large;
+    case errc::unauthorized:
+      return http::status::unauthorized;
+    case errc::forbidden:
+      return http::status::forbidden;
     case errc::ok:
       break;
   }

@@ -1,5 +1,6 @@
 #include "api/service.hpp"
 
+#include "api/access.hpp"
 #include "api/events_query.hpp"
 #include "api/metrics_page.hpp"
 #include "api/router.hpp"
@@ -44,10 +45,58 @@ service::service(store::event_store& store, consumer::consumer& c,
       subscriptions_(store, std::move(ex), s.streams),
       started_(std::chrono::steady_clock::now()),
       started_at_(format_utc_ms(std::chrono::system_clock::now())),
-      db_file_(std::move(s.db_file)) {}
+      db_file_(std::move(s.db_file)),
+      auth_(s.auth) {}
+
+service::caller service::authenticate(const request_head& head, bool subscribe) const {
+  caller c;
+  if (!auth_) return c;
+  auth::presented p;
+  if (const auto h = head.headers->find(http::field::authorization); h != head.headers->end())
+    p = auth::parse_authorization(h->value());
+  else if (subscribe)  // EventSource cannot set headers
+    if (auto t = auth::access_token_param(query_of(head.target))) {
+      p.kind = auth::presented::bearer;
+      p.token = std::move(*t);
+    }
+  auto r = auth_->check(p);
+  if (r.status == auth::auth_result::ok)
+    c.who = std::move(r.who);
+  else
+    c.refusal = unauthorized_reply(r.status == auth::auth_result::invalid);
+  return c;
+}
 
 std::optional<reply> service::check_head(const request_head& head) {
-  auto routed = route(head.method, path_of(head.target));
+  const auto path = path_of(head.target);
+  auto routed = route(head.method, path);
+  if (auth_ && !open_path(path)) {
+    // Decided from the headers alone: an unknown path is 401 too, a 404 only once known.
+    auto c = authenticate(head, path == "/subscribe");
+    if (c.refusal) return std::move(*c.refusal);
+    if (const auto* ep = std::get_if<endpoint>(&routed)) {
+      const auto scopes = c.who->scopes;
+      const bool reads = scopes & (auth::scope_read | auth::scope_admin);
+      switch (*ep) {
+        case endpoint::publish:
+          if (!(scopes & auth::scope_publish))
+            return forbidden_reply("the credential lacks the publish scope");
+          break;
+        case endpoint::events:
+        case endpoint::subscribe:
+        case endpoint::stats:
+          if (!reads) return forbidden_reply("the credential lacks the read scope");
+          break;
+        case endpoint::metrics:
+          if (!(scopes & auth::scope_admin))
+            return forbidden_reply("the credential lacks the admin scope");
+          break;
+        case endpoint::health:
+        case endpoint::page:
+          break;
+      }
+    }
+  }
   if (auto* r = std::get_if<reply>(&routed)) return std::move(*r);
   // An unknown media type or coding is refused before a byte of the body is read or inflated.
   if (std::get<endpoint>(routed) == endpoint::publish && head.format.refusal != errc::ok)
@@ -56,18 +105,29 @@ std::optional<reply> service::check_head(const request_head& head) {
 }
 
 void service::handle(request req, std::function<void(answer)> done) {
-  auto routed = route(req.head.method, path_of(req.head.target));
+  const auto path = path_of(req.head.target);
+  auto routed = route(req.head.method, path);
+  // check_head let this request through; its credential is looked up again (from memory: a
+  // key's hash, a JWT from the cache) for its topics.
+  caller c;
+  if (auth_ && !open_path(path)) {
+    c = authenticate(req.head, path == "/subscribe");
+    if (c.refusal) return done(std::move(*c.refusal));
+  }
+  const auth::principal* who = c.who.get();
   if (auto* r = std::get_if<reply>(&routed)) return done(std::move(*r));
   switch (std::get<endpoint>(routed)) {
     case endpoint::publish:
-      return publisher_.publish(req.head.format, std::move(req.body), std::move(req.executor),
-                                [done = std::move(done)](reply r) { done(std::move(r)); });
+      return publisher_.publish(
+          req.head.format, std::move(req.body), std::move(req.executor),
+          [done = std::move(done), keep = c.who](reply r) { done(std::move(r)); },
+          who ? &who->topics : nullptr);
     case endpoint::events:
-      return events(query_of(req.head.target), std::move(req.executor), std::move(done));
+      return events(query_of(req.head.target), std::move(req.executor), std::move(done), who);
     case endpoint::subscribe:
-      return subscribe(req.head, std::move(done));
+      return subscribe(req.head, who, std::move(done));
     case endpoint::stats:
-      return done(stats());
+      return done(stats(who));
     case endpoint::health:
       return done(health());
     case endpoint::page:
@@ -96,13 +156,27 @@ void service::stopping() noexcept {
 }
 
 void service::events(std::string_view query, boost::asio::any_io_executor ex,
-                     std::function<void(answer)> done) {
+                     std::function<void(answer)> done, const auth::principal* who) {
   auto q = parse_events_query(query);
   if (!q.error.empty()) return done(error_reply(errc::bad_query, q.error));
+  // A restricted credential: a topic outside its patterns is 403; without a topic, only its
+  // topics are read.
+  std::shared_ptr<const auth::topic_set> allowed;
+  if (who && !who->topics.all) {
+    if (q.topic && !who->topics.allows(*q.topic))
+      return done(forbidden_reply("the credential may not read topic " + *q.topic));
+    if (!q.topic) allowed = std::make_shared<auth::topic_set>(who->topics);
+  }
   store::page_query page{std::move(q.topic), q.after, q.limit};
   if (q.wait > 0 && !shutting_down_.load(std::memory_order_acquire))
     return subscriptions_.long_poll(std::move(page), std::chrono::seconds(q.wait), std::move(ex),
-                                    std::move(done));
+                                    std::move(done), std::move(allowed));
+  if (allowed)
+    return read_allowed_page(store_, std::move(page), std::move(allowed),
+                             [done = std::move(done)](boost::system::error_code ec,
+                                                      std::vector<store::stored_event> rows) {
+                               done(page_reply(ec, rows));
+                             });
   store_.read_page(std::move(page),
                    [done = std::move(done)](boost::system::error_code ec,
                                             std::vector<store::stored_event> rows) {
@@ -110,12 +184,23 @@ void service::events(std::string_view query, boost::asio::any_io_executor ex,
                    });
 }
 
-void service::subscribe(const request_head& head, std::function<void(answer)> done) {
+void service::subscribe(const request_head& head, const auth::principal* who,
+                        std::function<void(answer)> done) {
   std::optional<std::string_view> last_event_id;
   const auto& h = *head.headers;
   if (const auto it = h.find("Last-Event-ID"); it != h.end()) last_event_id = it->value();
   auto q = parse_subscribe_query(query_of(head.target), last_event_id);
   if (!q.error.empty()) return done(error_reply(errc::bad_query, q.error));
+  if (who && !who->topics.all) {
+    // "topic=*" is a filter too (every topic), unlike no topic parameter at all.
+    bool filtered = false;
+    if (const auto params = decoded_params(query_of(head.target)))
+      for (const auto& kv : *params) filtered = filtered || kv.first == "topic";
+    if (!filtered)
+      q.filter = as_filter(who->topics);  // without a filter: only its own topics
+    else if (auto refusal = filter_refusal(q.filter, who->topics))
+      return done(forbidden_reply(*refusal));
+  }
   if (shutting_down_.load(std::memory_order_acquire))
     return done(error_reply(errc::shutting_down, "the service is shutting down"));
   auto transport = stream_transport::ndjson;
@@ -129,7 +214,7 @@ void service::subscribe(const request_head& head, std::function<void(answer)> do
   subscriptions_.subscribe(std::move(q), transport, std::move(done));
 }
 
-reply service::stats() const {
+reply service::stats(const auth::principal* who) const {
   if (!store_.readable())
     return error_reply(errc::unavailable, "the store is unreachable: " + store_.failure());
   const double uptime =
@@ -139,6 +224,8 @@ reply service::stats() const {
   s.queue_depth = consumer_.queue_depth();
   s.queue_capacity = consumer_.queue_capacity();
   s.subscribers = subscriptions_.open_streams();
+  if (who && !who->topics.all)  // its topics only; the counters stay service-wide
+    std::erase_if(s.topic_counts, [who](const auto& tc) { return !who->topics.allows(tc.first); });
   reply r;
   r.body = stats_body(s, uptime, started_at_);
   add_parts(r.body, &status_part::stats_json);

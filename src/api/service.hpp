@@ -4,6 +4,7 @@
 #include "api/publisher.hpp"
 #include "api/status_part.hpp"
 #include "api/subscriptions.hpp"
+#include "auth/authenticator.hpp"
 #include "consumer/consumer.hpp"
 #include "store/event_store.hpp"
 
@@ -24,6 +25,8 @@ class service final : public handler {
     std::size_t max_body = 16u << 20;  // --max-body: largest decoded body (broker messages)
     subscriptions::settings streams;
     std::string db_file;  // --db when it is a SQLite file: its sizes go to /metrics
+    // --auth on: decides credentials (outlives the service); null = --auth off, all open.
+    auth::authenticator* auth = nullptr;
   };
 
   // `ex`: the I/O threads (timers of streams and long-polls). Construct before the first
@@ -45,10 +48,17 @@ class service final : public handler {
   void attach(const status_part& p) { parts_.push_back(&p); }
 
  private:
+  // --auth on: who sent the request (null: --auth off), or the 401 when nobody valid did.
+  struct caller {
+    std::shared_ptr<const auth::principal> who;
+    std::optional<reply> refusal;
+  };
+  caller authenticate(const request_head& head, bool subscribe) const;
   void events(std::string_view query, boost::asio::any_io_executor ex,
-              std::function<void(answer)> done);
-  void subscribe(const request_head& head, std::function<void(answer)> done);
-  reply stats() const;
+              std::function<void(answer)> done, const auth::principal* who);
+  void subscribe(const request_head& head, const auth::principal* who,
+                 std::function<void(answer)> done);
+  reply stats(const auth::principal* who) const;
   reply health() const;
   // The live page's files (GET /, /ui/...), open also under --auth on.
   static reply page_file(std::string_view path, const boost::beast::http::fields* headers);
@@ -65,6 +75,7 @@ class service final : public handler {
   const std::string started_at_;
   const std::string db_file_;
   std::vector<const status_part*> parts_;  // set before the port opens, then read only
+  auth::authenticator* const auth_;
 };
 
 }  // namespace agg::api

@@ -1,5 +1,6 @@
 #include "api/subscriptions.hpp"
 
+#include "api/access.hpp"
 #include "core/json_text.hpp"
 
 #include <boost/asio/post.hpp>
@@ -86,6 +87,7 @@ struct subscriptions::waiter {
   const std::function<void(answer)> done;
   boost::asio::steady_timer timer;  // guarded by the hub's mu_ while the waiter is held
   const clock::time_point deadline;
+  std::shared_ptr<const auth::topic_set> allowed;  // a restricted credential: only these topics
 };
 
 struct subscriptions::live_event {
@@ -460,9 +462,19 @@ void subscriptions::retry_later(std::function<void()> f) {
 // --- long-poll -----------------------------------------------------------------------------
 
 void subscriptions::long_poll(store::page_query q, std::chrono::seconds wait,
-                              boost::asio::any_io_executor ex, std::function<void(answer)> done) {
-  poll_once(
-      std::make_shared<waiter>(std::move(q), std::move(done), std::move(ex), clock::now() + wait));
+                              boost::asio::any_io_executor ex, std::function<void(answer)> done,
+                              std::shared_ptr<const auth::topic_set> allowed) {
+  auto w =
+      std::make_shared<waiter>(std::move(q), std::move(done), std::move(ex), clock::now() + wait);
+  w->allowed = std::move(allowed);
+  poll_once(std::move(w));
+}
+
+void subscriptions::read_waiter_page(const std::shared_ptr<waiter>& w,
+                                     store::event_store::page_handler done) {
+  auto q = w->q;
+  if (w->allowed) return read_allowed_page(store_, std::move(q), w->allowed, std::move(done));
+  store_.read_page(std::move(q), std::move(done));
 }
 
 void subscriptions::poll_once(std::shared_ptr<waiter> w) {
@@ -471,30 +483,29 @@ void subscriptions::poll_once(std::shared_ptr<waiter> w) {
     std::lock_guard lk(mu_);
     seen = delivered_to_;
   }
-  auto q = w->q;
-  store_.read_page(std::move(q), [this, w, seen](boost::system::error_code ec,
-                                                 std::vector<store::stored_event> rows) {
-    if (ec || !rows.empty()) return w->done(page_reply(ec, rows));
-    bool retry = false;
-    bool now_empty = false;
-    {
-      std::lock_guard lk(mu_);
-      if (stopped_ || clock::now() >= w->deadline) {
-        now_empty = true;
-      } else if (delivered_to_ > seen) {
-        retry = true;  // events came in during the read: they may match
-      } else {
-        // Every later event is delivered above `seen` and wakes this waiter if it matches.
-        waiters_.push_back(w);
-        w->timer.expires_at(w->deadline);
-        w->timer.async_wait([this, w](boost::system::error_code e) {
-          if (!e) on_wait_timeout(w);
-        });
-      }
-    }
-    if (now_empty) w->done(page_reply({}, {}));
-    if (retry) poll_once(w);
-  });
+  read_waiter_page(
+      w, [this, w, seen](boost::system::error_code ec, std::vector<store::stored_event> rows) {
+        if (ec || !rows.empty()) return w->done(page_reply(ec, rows));
+        bool retry = false;
+        bool now_empty = false;
+        {
+          std::lock_guard lk(mu_);
+          if (stopped_ || clock::now() >= w->deadline) {
+            now_empty = true;
+          } else if (delivered_to_ > seen) {
+            retry = true;  // events came in during the read: they may match
+          } else {
+            // Every later event is delivered above `seen` and wakes this waiter if it matches.
+            waiters_.push_back(w);
+            w->timer.expires_at(w->deadline);
+            w->timer.async_wait([this, w](boost::system::error_code e) {
+              if (!e) on_wait_timeout(w);
+            });
+          }
+        }
+        if (now_empty) w->done(page_reply({}, {}));
+        if (retry) poll_once(w);
+      });
 }
 
 void subscriptions::wake_waiters(const std::vector<live_event>& batch,
@@ -502,7 +513,8 @@ void subscriptions::wake_waiters(const std::vector<live_event>& batch,
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     const auto& q = (*it)->q;
     const bool match = std::any_of(batch.begin(), batch.end(), [&](const live_event& ev) {
-      return ev.e.seq > q.after && (!q.topic || *q.topic == ev.e.topic);
+      return ev.e.seq > q.after && (!q.topic || *q.topic == ev.e.topic) &&
+             (!(*it)->allowed || (*it)->allowed->allows(ev.e.topic));
     });
     if (!match) {
       ++it;
@@ -515,11 +527,9 @@ void subscriptions::wake_waiters(const std::vector<live_event>& batch,
 }
 
 void subscriptions::answer_page(const std::shared_ptr<waiter>& w) {
-  auto q = w->q;
-  store_.read_page(std::move(q),
-                   [w](boost::system::error_code ec, std::vector<store::stored_event> rows) {
-                     w->done(page_reply(ec, rows));
-                   });
+  read_waiter_page(w, [w](boost::system::error_code ec, std::vector<store::stored_event> rows) {
+    w->done(page_reply(ec, rows));
+  });
 }
 
 void subscriptions::on_wait_timeout(const std::shared_ptr<waiter>& w) {

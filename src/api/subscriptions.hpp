@@ -2,6 +2,7 @@
 
 #include "api/handler.hpp"
 #include "api/subscribe_query.hpp"
+#include "auth/permissions.hpp"
 #include "core/metrics.hpp"
 #include "store/event_store.hpp"
 
@@ -59,8 +60,10 @@ class subscriptions {
 
   // GET /events?wait=: the page after q.after; when it is empty, held until a matching event
   // is committed, `wait` passes or stop(). `ex` runs the wait's timer (the request's own).
+  // `allowed` (--auth on, a restricted credential without a topic filter): only its topics.
   void long_poll(store::page_query q, std::chrono::seconds wait, boost::asio::any_io_executor ex,
-                 std::function<void(answer)> done);
+                 std::function<void(answer)> done,
+                 std::shared_ptr<const auth::topic_set> allowed = nullptr);
 
   std::size_t open_streams() const noexcept { return open_.load(std::memory_order_relaxed); }
   std::array<std::size_t, stream_transports> open_by_transport() const noexcept;
@@ -97,6 +100,7 @@ class subscriptions {
   void retry_later(std::function<void()> f);
 
   void poll_once(std::shared_ptr<waiter> w);
+  void read_waiter_page(const std::shared_ptr<waiter>& w, store::event_store::page_handler done);
   void answer_page(const std::shared_ptr<waiter>& w);
   void on_wait_timeout(const std::shared_ptr<waiter>& w);
 

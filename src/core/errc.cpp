@@ -42,6 +42,10 @@ const char* to_string(errc e) noexcept {
       return "bad_request";
     case errc::header_too_large:
       return "header_too_large";
+    case errc::unauthorized:
+      return "unauthorized";
+    case errc::forbidden:
+      return "forbidden";
   }
   return "unknown";
 }

@@ -22,6 +22,8 @@ enum class errc {
   bad_query,               // 400: a bad query-string value
   bad_request,             // 400: malformed HTTP
   header_too_large,        // 431
+  unauthorized,            // 401: no credential, or an unknown, revoked, expired or bad one
+  forbidden,               // 403: the credential lacks the scope or the topic
 };
 
 // The contract's error code for `e` ("invalid_json", "too_large", ...): the "error" field of

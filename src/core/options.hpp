@@ -55,6 +55,14 @@ struct options {
   // --log-format: text ("<event> key=value ...") or json (one object per line with ts, level,
   // msg and the event's fields, for log shippers). Default text.
   agg::log_format log_format = agg::log_format::text;
+  // --auth: on requires a credential (API key or JWT) on every endpoint but /health and the
+  // live page's files; off leaves everything open, as v1. Default off.
+  bool auth = false;
+  // --jwt-key: a PEM public key (RS256 or ES256) or any other file as an HS256 secret (its
+  // bytes less one trailing newline); JWTs are accepted only when given. Default none.
+  std::string jwt_key;
+  // --jwt-audience: the `aud` a JWT must carry; not checked when empty. Default none.
+  std::string jwt_audience;
   // --tls-cert / --tls-key: PEM certificate chain and its private key (unencrypted). Given
   // both, the port speaks HTTPS only (TLS 1.2 and 1.3) and WebSocket streams are wss://;
   // SIGHUP loads both files again for new connections. Default none: plain HTTP. One without

@@ -3,7 +3,9 @@
 real binary, events are published after the page loaded, and the page must show them in its
 live tail and show the exact new counters; then the service restarts on the same port and the
 page must reconnect and resume after the last seq it showed, with no event missing or
-repeated; then the topic filter. Screenshots (1280x800 and 720 wide) are saved as artifacts.
+repeated; then the topic filter; then a service with --auth on: the page asks for an API key,
+and once given it goes live with it. Screenshots (1280x800, 720 wide, the key prompt) are saved
+as artifacts.
 
   page_test.py --binary build-test/aggregator --artifacts build-test/artifacts
 """
@@ -26,13 +28,14 @@ from webdriver import Browser, stop_process  # noqa: E402
 class Aggregator:
     """The real binary on 127.0.0.1, a SQLite file in `folder`; port 0 picks a free one."""
 
-    def __init__(self, binary, folder, port=0):
+    def __init__(self, binary, folder, port=0, extra=(), key=None):
+        self.key = key
         self.log_path = os.path.join(folder, "aggregator.log")
         self._log = open(self.log_path, "ab")
         start = self._log.tell()  # the log is shared by the restarts: read this run's part
         self.proc = subprocess.Popen(
             [binary, "--host", "127.0.0.1", "--port", str(port), "--db",
-             os.path.join(folder, "events.db"), "--threads", "2"],
+             os.path.join(folder, "events.db"), "--threads", "2", *extra],
             stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + 20
         while True:
@@ -53,8 +56,10 @@ class Aggregator:
 
     def request(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if self.key:
+            headers["Authorization"] = "Bearer " + self.key
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.load(r)
 
@@ -177,6 +182,30 @@ def run(args, folder):
         browser.set_viewport(720, 1100)
         time.sleep(0.3)
         shots.append(browser.screenshot(os.path.join(args.artifacts, "page-720.png")))
+        browser.set_viewport(1280, 800)
+
+        # --auth on: the API answers 401, the page asks for a key; given one, it goes live.
+        auth_folder = os.path.join(folder, "auth")
+        os.makedirs(auth_folder)
+        key = subprocess.run([args.binary, "keys", "add", "--db", os.path.join(auth_folder, "events.db"),
+                              "--name", "page", "--scopes", "read,publish"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        secured = Aggregator(args.binary, auth_folder, extra=("--auth", "on"), key=key)
+        try:
+            secured.publish([event("order.paid", "k-1", {"order": 9})])
+            browser.get(secured.url + "/")
+            browser.wait_for("return !document.getElementById('key-form').hidden", "the key prompt")
+            shots.append(browser.screenshot(os.path.join(args.artifacts, "page-key.png")))
+            browser.js("document.getElementById('key-input').value = arguments[0];"
+                       "document.getElementById('key-form').requestSubmit();", key)
+            s = wait_page(browser, lambda s: s["state"] == "live" and s["received"] == "1",
+                          "the page to go live with the key")
+            secured.publish([event("order.paid", "k-2", {"order": 10})])
+            wait_page(browser, lambda s: s["rows"] and s["rows"][0][2] == "k-2",
+                      "an event over the stream opened with access_token")
+            assert key not in secured.log(), "the key is in the log"
+        finally:
+            assert secured.stop() == 0, "aggregator --auth on exit status"
     except BaseException:
         print("---- aggregator log ----\n" + server.log(), file=sys.stderr)
         raise

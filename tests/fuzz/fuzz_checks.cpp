@@ -6,8 +6,12 @@
 #include "api/publish_parser.hpp"
 #include "api/responses.hpp"
 #include "api/router.hpp"
+#include "auth/credentials.hpp"
+#include "auth/jwt.hpp"
 #include "core/json_text.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -675,6 +679,71 @@ std::size_t body_limit_from_env() {
     if (end != v && *end == '\0' && n > 0) return static_cast<std::size_t>(n);
   }
   return default_body_limit;
+}
+
+}  // namespace agg::fuzz
+
+namespace agg::fuzz {
+
+std::string check_credentials(std::string_view bytes) {
+  auto take_line = [&bytes] {
+    const auto nl = bytes.find('\n');
+    const auto line = bytes.substr(0, nl);
+    bytes = nl == std::string_view::npos ? std::string_view() : bytes.substr(nl + 1);
+    return line;
+  };
+  const auto header = take_line();
+  const auto target = take_line();
+  const auto token = bytes;
+
+  const auto p = auth::parse_authorization(header);
+  if (p.kind == auth::presented::bearer) {
+    if (p.token.empty()) return "a bearer credential with an empty token";
+    for (const char c : p.token)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+        return "a token with whitespace or a control character";
+  } else if (!p.token.empty()) {
+    return "a refused credential still carries a token";
+  }
+
+  for (std::size_t i = 0; i <= token.size();) {
+    const auto dot = token.find('.', i);
+    const auto part = token.substr(i, dot == std::string_view::npos ? dot : dot - i);
+    if (const auto d = auth::base64url_decode(part); d && auth::base64url_encode(*d) != part)
+      return "base64url decoding is not canonical";
+    if (dot == std::string_view::npos) break;
+    i = dot + 1;
+  }
+
+  const auto scrubbed = auth::scrub_target(target);
+  if (auth::scrub_target(scrubbed) != scrubbed) return "scrub_target is not idempotent";
+  const auto q = scrubbed.find('?');
+  if (q != std::string::npos) {
+    const auto t = auth::access_token_param(std::string_view(scrubbed).substr(q + 1));
+    if (t && *t != "***") return "an access_token value survived scrub_target";
+  }
+
+  static const auto verifier = auth::jwt_verifier::from_bytes("fuzz-secret", "");
+  const std::int64_t now = 1800000000;
+  std::string why1, why2;
+  const auto a = verifier->verify(token, now, &why1);
+  const auto b = verifier->verify(token, now, &why2);
+  if (a.has_value() != b.has_value() || why1 != why2) return "the verifier is not deterministic";
+  // Re-signed: the signature is right, so only the header and claims decide.
+  const auto last = token.rfind('.');
+  if (last != std::string_view::npos) {
+    const auto input = token.substr(0, last);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    HMAC(EVP_sha256(), "fuzz-secret", 11, reinterpret_cast<const unsigned char*>(input.data()),
+         input.size(), mac, &n);
+    const std::string signed_token =
+        std::string(input) + "." +
+        auth::base64url_encode(std::string_view(reinterpret_cast<char*>(mac), n));
+    if (const auto g = verifier->verify(signed_token, now))
+      if (g->exp + auth::jwt_verifier::skew_seconds < now) return "an expired token was accepted";
+  }
+  return {};
 }
 
 }  // namespace agg::fuzz

@@ -55,6 +55,14 @@ std::string check_ndjson(std::string_view body);
 inline constexpr std::size_t decoder_limit = 1 << 16;
 std::string check_decoder(std::string_view bytes);
 
+// Credential parsing (--auth on). `bytes` = "<Authorization value>\n<request target>\n<token>"
+// (a missing line is empty): auth::parse_authorization (a token it yields is a non-empty
+// b64token), base64url decoding (what decodes re-encodes to the same text), scrub_target (no
+// access_token value survives it; idempotent), and the JWT verifier on the token as sent and
+// re-signed with the verifier's HS256 secret (same answer twice; a token it accepts carries an
+// exp not past the skew).
+std::string check_credentials(std::string_view bytes);
+
 // AGG_FUZZ_BODY_LIMIT or default_body_limit.
 std::size_t body_limit_from_env();
 

@@ -77,3 +77,13 @@ BOOST_AUTO_TEST_CASE(decoder_inputs_keep_the_invariants) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(credentials_inputs_keep_the_invariants) {
+  const auto files = inputs("credentials");
+  BOOST_TEST(files.size() >= 5u);
+  for (const auto& f : files) {
+    BOOST_TEST_CONTEXT(f.string()) {
+      BOOST_TEST(agg::fuzz::check_credentials(read_file(f)) == "");
+    }
+  }
+}
