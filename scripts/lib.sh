@@ -117,6 +117,19 @@ agg_free_port() {
 
 # agg_wait_until SECONDS COMMAND...: runs COMMAND every 10 ms until it succeeds; false
 # when SECONDS pass first.
+# agg_check WHAT EXPECTED ACTUAL: logs "ok: WHAT", or "FAIL: WHAT" with both values quoted;
+# returns 1 on a mismatch (test scripts count failures and go on).
+agg_check() {
+    if [[ $2 == "$3" ]]; then
+        agg_log "ok: $1"
+        return 0
+    fi
+    agg_log "FAIL: $1"
+    agg_log "  expected: $(printf '%q' "$2")"
+    agg_log "  actual:   $(printf '%q' "$3")"
+    return 1
+}
+
 agg_wait_until() {
     local end=$((SECONDS + $1))
     shift

@@ -1,14 +1,10 @@
 #include "rabbitmq_server.hpp"
 
+#include "child_process.hpp"
+
 #include "bridge/amqp_connection.hpp"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,22 +20,8 @@
 
 namespace agg::test {
 
-std::uint16_t free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("no free port");
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
 namespace {
 
-constexpr const char* test_user = "aggtest";
 constexpr const char* server_script = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
 void write_file(const std::filesystem::path& p, const std::string& text) {
@@ -54,21 +36,8 @@ rabbitmq_server::rabbitmq_server() {
   if (!std::filesystem::exists(server_script))
     throw std::runtime_error(std::string("rabbitmq_server: no ") + server_script +
                              " (install Debian's rabbitmq-server, as scripts/lib.sh does)");
-  if (::geteuid() == 0) {
-    passwd* pw = ::getpwnam(test_user);
-    if (!pw) {
-      std::system("useradd --system --no-create-home --shell /usr/sbin/nologin aggtest");
-      pw = ::getpwnam(test_user);
-    }
-    if (!pw) throw std::runtime_error("rabbitmq_server: cannot create the user aggtest");
-    uid_ = pw->pw_uid;
-    gid_ = pw->pw_gid;
-    drop_ = true;
-  }
-  std::string tmpl = (std::filesystem::temp_directory_path() / "agg-rmq-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("rabbitmq_server: mkdtemp failed");
-  dir_ = tmpl;
-  ::chmod(dir_.c_str(), 0755);
+  who_ = unprivileged_when_root();
+  dir_ = make_owned_temp_dir("agg-rmq-", who_);
   port_ = free_port();
   dist_port_ = free_port();
   epmd_port_ = free_port();
@@ -76,9 +45,9 @@ rabbitmq_server::rabbitmq_server() {
   write_file(dir_ / "rabbitmq.conf", "listeners.tcp.default = 127.0.0.1:" + std::to_string(port_) +
                                          "\nloopback_users = none\n");
   write_file(dir_ / "enabled_plugins", "[].\n");
-  if (drop_)
-    for (const auto* f : {"", "rabbitmq.conf", "enabled_plugins"})
-      if (::chown((dir_ / f).c_str(), uid_, gid_) != 0)
+  if (who_.drop)
+    for (const auto* f : {"rabbitmq.conf", "enabled_plugins"})
+      if (::chown((dir_ / f).c_str(), who_.uid, who_.gid) != 0)
         throw std::runtime_error("rabbitmq_server: cannot chown " + dir_.string());
   start();
 }
@@ -118,31 +87,9 @@ void rabbitmq_server::start() {
       "RABBITMQ_ENABLED_PLUGINS_FILE=" + d + "/enabled_plugins",
       "RABBITMQ_PID_FILE=" + d + "/rabbitmq.pid",
   };
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string script = server_script;
-  char* argv[] = {script.data(), nullptr};
-  const std::string out = d + "/server.out";
-  const pid_t parent = ::getpid();
-  const pid_t child = ::fork();
-  if (child < 0) throw std::runtime_error("rabbitmq_server: fork failed");
-  if (child == 0) {
-    ::setsid();  // its own process group: stop() ends the script, beam and helpers together
-    if (drop_ && (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0))
-      _exit(126);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(126);
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0)
-      _exit(126);
-    if (::chdir(d.c_str()) != 0) _exit(126);
-    if (::close_range(3, ~0U, 0) != 0)
-      for (int f = 3; f < 4096; ++f) ::close(f);
-    ::execve(argv[0], argv, envp.data());
-    _exit(127);
-  }
+  // Its own session: stop() ends the script, beam and helpers together (-pid).
+  const pid_t child = spawn_logged({server_script}, d + "/server.out", who_,
+                                   {.env = &env, .own_session = true, .cwd = d});
   pid_ = child;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   for (;;) {

@@ -8,6 +8,8 @@
 // The broker refuses nothing as root, but its files and cookie are kept away from the
 // system's: as root it runs as the unprivileged user `aggtest`, as tests/pg does PostgreSQL.
 
+#include "child_process.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -36,14 +38,9 @@ class rabbitmq_server {
  private:
   std::filesystem::path dir_;
   std::string node_;
-  uid_t uid_ = 0;
-  gid_t gid_ = 0;
-  bool drop_ = false;
+  run_as who_;  // the broker's user: aggtest when the tests run as root
   std::uint16_t port_ = 0, dist_port_ = 0, epmd_port_ = 0;
   pid_t pid_ = -1;
 };
-
-// A free TCP port on 127.0.0.1 (bound and released).
-std::uint16_t free_port();
 
 }  // namespace agg::test

@@ -16,16 +16,7 @@ agg_start aggregator 30 "grep -q listening \"\$log\"" -- \
     "$BINARY" --host 127.0.0.1 --port "$port" --db "$AGG_TMP/events.db"
 base="http://127.0.0.1:$port"
 fail=0
-check() {  # check WHAT EXPECTED ACTUAL
-    if [[ $2 == "$3" ]]; then
-        agg_log "ok: $1"
-    else
-        agg_log "FAIL: $1"
-        agg_log "  expected: $(printf '%q' "$2")"
-        agg_log "  actual:   $(printf '%q' "$3")"
-        fail=1
-    fi
-}
+check() { agg_check "$@" || fail=1; }  # check WHAT EXPECTED ACTUAL
 publish() {  # publish TOPIC ID
     curl -fsS -o /dev/null -H 'Content-Type: application/json' "$base/publish" --data-binary \
         "{\"topic\":\"$1\",\"event_id\":\"$2\",\"timestamp\":\"2026-11-24T10:15:00Z\",\"source\":\"curl\",\"payload\":{\"n\":1}}"

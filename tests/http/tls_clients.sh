@@ -16,16 +16,7 @@ source "$ROOT/scripts/lib.sh"
 agg_make_tmp tls_clients
 T=$AGG_TMP
 fail=0
-check() {  # check WHAT EXPECTED ACTUAL
-    if [[ $2 == "$3" ]]; then
-        agg_log "ok: $1"
-    else
-        agg_log "FAIL: $1"
-        agg_log "  expected: $(printf '%q' "$2")"
-        agg_log "  actual:   $(printf '%q' "$3")"
-        fail=1
-    fi
-}
+check() { agg_check "$@" || fail=1; }  # check WHAT EXPECTED ACTUAL
 
 # Two self-signed pairs (P-256: quick to make), valid for 127.0.0.1.
 make_pair() {  # make_pair NAME

@@ -1,14 +1,10 @@
 #include "pg_server.hpp"
 
+#include "child_process.hpp"
+
 #include <libpq-fe.h>
 
-#include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,24 +18,6 @@
 #include <vector>
 
 namespace agg::test {
-namespace {
-
-constexpr const char* test_user = "aggtest";
-
-std::uint16_t free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("pg_server: no free port");
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
-}  // namespace
 
 pg_server::pg_server() {
   const char* bin = std::getenv("AGG_PG_BIN");
@@ -47,22 +25,8 @@ pg_server::pg_server() {
   if (!std::filesystem::exists(bin_ / "postgres"))
     throw std::runtime_error("pg_server: no " + (bin_ / "postgres").string() +
                              " (install Debian's postgresql-15, as scripts/lib.sh does)");
-  if (::geteuid() == 0) {
-    passwd* pw = ::getpwnam(test_user);
-    if (!pw) {
-      std::system("useradd --system --no-create-home --shell /usr/sbin/nologin aggtest");
-      pw = ::getpwnam(test_user);
-    }
-    if (!pw) throw std::runtime_error("pg_server: cannot create the user aggtest");
-    uid_ = pw->pw_uid;
-    gid_ = pw->pw_gid;
-    drop_ = true;
-  }
-  std::string tmpl = (std::filesystem::temp_directory_path() / "agg-pg-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("pg_server: mkdtemp failed");
-  dir_ = tmpl;
-  if (drop_ && ::chown(dir_.c_str(), uid_, gid_) != 0)
-    throw std::runtime_error("pg_server: cannot chown " + dir_.string());
+  who_ = unprivileged_when_root();
+  dir_ = make_owned_temp_dir("agg-pg-", who_);
   port_ = free_port();
   // --no-sync: a test server needs no durability against power loss; trust: local only.
   if (!run({(bin_ / "initdb").string(), "-D", (dir_ / "data").string(), "-U", "postgres", "-A",
@@ -78,32 +42,10 @@ pg_server::~pg_server() {
 }
 
 pid_t pg_server::spawn(const std::vector<std::string>& args, bool wait_for_exit, int* status) {
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string log_path = (dir_ / "server.log").string();
-  const pid_t parent = ::getpid();
-  const pid_t child = ::fork();
-  if (child < 0) throw std::runtime_error("pg_server: fork failed");
-  if (child == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(126);
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0)
-      _exit(126);
-    if (drop_ && (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0))
-      _exit(126);
-    if (::close_range(3, ~0U, 0) != 0)
-      for (int f = 3; f < 4096; ++f) ::close(f);
-    ::execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (wait_for_exit) {
+  const pid_t child = spawn_logged(args, (dir_ / "server.log").string(), who_);
+  if (wait_for_exit)
     while (::waitpid(child, status, 0) < 0 && errno == EINTR) {
     }
-  }
   return child;
 }
 

@@ -10,6 +10,8 @@
 // Thread use: from the thread that constructed it (the server dies with that thread's
 // process through PR_SET_PDEATHSIG).
 
+#include "child_process.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -50,9 +52,7 @@ class pg_server {
 
   std::filesystem::path dir_;
   std::filesystem::path bin_;
-  uid_t uid_ = 0;
-  gid_t gid_ = 0;
-  bool drop_ = false;  // run the server as uid_/gid_
+  run_as who_;  // the server's user: aggtest when the tests run as root
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
