@@ -3,15 +3,12 @@
 // ctest label "external") a real Prometheus scraping the service every second, with the rules of
 // monitoring/alerts.yml loaded and every query of monitoring/grafana-dashboard.json answered.
 #define BOOST_TEST_DYN_LINK
+#include "child_process.hpp"
 #include "test_support.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,20 +215,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
-// A free TCP port on 127.0.0.1 (bound and released: another process could take it first,
-// which the caller would see as a failed start).
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // A real Prometheus (Debian's `prometheus` package) on 127.0.0.1 with its own config and data
 // folder, scraping `target` every second with monitoring/alerts.yml loaded. Stopped (SIGTERM,
 // then SIGKILL) by the destructor; killed by the kernel if the test process dies.
@@ -245,22 +228,11 @@ class prometheus_process {
                           << "scrape_configs:\n  - job_name: aggregator\n"
                           << "    static_configs: [{targets: [\"" << target << "\"]}]\n";
     log_ = dir / "prometheus.log";
-    const std::vector<std::string> args{"prometheus", "--config.file=" + config.string(),
-                                        "--storage.tsdb.path=" + (dir / "prometheus-data").string(),
-                                        "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                        "--log.level=warn"};
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto const& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
+    pid_ = spawn_logged(
+        {"/usr/bin/prometheus", "--config.file=" + config.string(),
+         "--storage.tsdb.path=" + (dir / "prometheus-data").string(),
+         "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"},
+        log_.string(), {});
   }
   ~prometheus_process() {
     if (pid_ <= 0) return;
