@@ -29,7 +29,9 @@ class sqlite_fanout_cursor final : public fanout_cursor {
     // The one-row upsert waits behind a group commit rather than failing.
     sqlite3_busy_timeout(db_, 5000);
   }
-  ~sqlite_fanout_cursor() override { sqlite3_close(db_); }
+  // _v2: the prepared statements (members, destroyed after this body) are finalized after it;
+  // sqlite3_close would refuse while they exist and leave the connection open.
+  ~sqlite_fanout_cursor() override { sqlite3_close_v2(db_); }
 
   bool acquire(std::string& error) override {
     if (ready_) return true;
