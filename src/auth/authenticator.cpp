@@ -28,7 +28,10 @@ std::string_view key_id_of(std::string_view token) {
 std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr) != 1)
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up in its providers on
+  // every digest, and this runs on every request with a credential.
+  static EVP_MD* const sha = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (!sha || EVP_Digest(data.data(), data.size(), md, &n, sha, nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");
   return std::string(reinterpret_cast<char*>(md), n);
 }
