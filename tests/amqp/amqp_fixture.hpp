@@ -61,6 +61,12 @@ class amqp_client {
   void bind(const std::string& q, const std::string& x, const std::string& key) {
     must(c_.bind_queue(1, q, x, key));
   }
+  // A topic exchange and a queue that receives everything published to it (key "#").
+  void exchange_into_queue(const std::string& x, const std::string& q) {
+    exchange(x);
+    queue(q);
+    bind(q, x, "#");
+  }
   void send(const std::string& queue, const std::string& body,
             std::optional<std::string_view> type = "application/json") {
     bridge::amqp_connection::publish_props p;

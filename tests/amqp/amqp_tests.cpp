@@ -319,9 +319,7 @@ BOOST_AUTO_TEST_CASE(broker_outage_during_a_burst) {
   const auto exchange = fresh_name("outage");
   const auto queue = fresh_name("outage-q");
   amqp_client client;
-  client.exchange(exchange);
-  client.queue(queue);
-  client.bind(queue, exchange, "#");
+  client.exchange_into_queue(exchange, queue);
   tcp_proxy proxy(broker().port());
   proxy.start();
 
@@ -369,9 +367,7 @@ BOOST_AUTO_TEST_CASE(kill_between_publish_and_confirm) {
   const auto exchange = fresh_name("unconfirmed");
   const auto queue = fresh_name("unconfirmed-q");
   amqp_client client;
-  client.exchange(exchange);
-  client.queue(queue);
-  client.bind(queue, exchange, "#");
+  client.exchange_into_queue(exchange, queue);
   tcp_proxy proxy(broker().port());
   proxy.start();
 
@@ -414,9 +410,7 @@ BOOST_AUTO_TEST_CASE(broker_down_at_start) {
   const auto exchange = fresh_name("late-x");
   const auto out = fresh_name("late-out");
   amqp_client client;
-  client.exchange(exchange);
-  client.queue(out);
-  client.bind(out, exchange, "#");
+  client.exchange_into_queue(exchange, out);
   tcp_proxy proxy(broker().port());  // not listening yet: the broker is "down"
 
   server_process srv(bridge_config(broker().url_for_port(proxy.port()), queue, exchange));
@@ -458,9 +452,7 @@ BOOST_AUTO_TEST_CASE(one_publisher_per_exchange_and_take_over) {
   const auto exchange = fresh_name("pg");
   const auto queue = fresh_name("pg-q");
   amqp_client client;
-  client.exchange(exchange);
-  client.queue(queue);
-  client.bind(queue, exchange, "#");
+  client.exchange_into_queue(exchange, queue);
 
   auto cfg = bridge_config(broker().url(), "", exchange);
   cfg.db = uri;

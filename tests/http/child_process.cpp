@@ -8,8 +8,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -83,6 +85,16 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_
   else
     ::execv(av[0], av.data());
   _exit(127);
+}
+
+std::pair<int, std::string> run_captured(const std::string& command) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  char buf[4096];
+  while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
 }  // namespace agg::test

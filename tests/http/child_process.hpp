@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace agg::test {
@@ -43,5 +44,9 @@ struct spawn_options {
 // test process dies (PR_SET_PDEATHSIG). Returns its pid. Throws std::runtime_error.
 pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path,
                    const run_as& who, const spawn_options& o = {});
+
+// Runs `command` through /bin/sh and waits: its exit code (-1 when it did not exit) and
+// everything it wrote to standard output (the command redirects standard error as it needs).
+std::pair<int, std::string> run_captured(const std::string& command);
 
 }  // namespace agg::test

@@ -2,6 +2,7 @@
 // database before and while two nodes serve it; a key added or revoked through the command
 // reaches both nodes within 1 s. ~3 s.
 #define BOOST_TEST_DYN_LINK
+#include "child_process.hpp"
 #include "pg_support.hpp"
 #include "test_support.hpp"
 
@@ -18,14 +19,7 @@ using verb = boost::beast::http::verb;
 namespace {
 
 std::pair<int, std::string> run_keys(const std::string& args) {
-  const std::string cmd = "timeout 20 " + std::string(AGG_BINARY) + " keys " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  std::string out;
-  char buf[4096];
-  while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  return run_captured("timeout 20 " + std::string(AGG_BINARY) + " keys " + args + " 2>&1");
 }
 
 // How long until GET /stats with `key` answers `want` (at most 2 s; max() when never).
