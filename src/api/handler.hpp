@@ -10,10 +10,15 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+
+namespace agg::auth {
+struct principal;
+}
 
 namespace agg::api {
 
@@ -28,6 +33,9 @@ struct request_head {
   // decide_body_format when the head is read: the transport decodes the body with
   // `format.coding` while reading it, so `request::body` is always decoded.
   body_format format;
+  // --auth on: who sent it, set by handler::check_head when it admits the request, so that
+  // handle() does not decide the credential a second time. Null under --auth off.
+  std::shared_ptr<const auth::principal> who;
 };
 
 // A whole request as a transport hands it to the service core.
@@ -50,7 +58,9 @@ class handler {
 
   // Before the body is read. An answer here is final: the transport sends it and skips the
   // body (reading and dropping it while the connection can be kept, else closing it).
-  virtual std::optional<reply> check_head(const request_head& head) = 0;
+  // Otherwise the transport passes this same head, with what check_head recorded in it
+  // (`who`), to handle().
+  virtual std::optional<reply> check_head(request_head& head) = 0;
 
   // Handles a whole request and calls `done` exactly once, from any thread.
   virtual void handle(request req, std::function<void(answer)> done) = 0;

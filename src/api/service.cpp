@@ -67,13 +67,14 @@ service::caller service::authenticate(const request_head& head, bool subscribe) 
   return c;
 }
 
-std::optional<reply> service::check_head(const request_head& head) {
+std::optional<reply> service::check_head(request_head& head) {
   const auto path = path_of(head.target);
   auto routed = route(head.method, path);
   if (auth_ && !open_path(path)) {
     // Decided from the headers alone: an unknown path is 401 too, a 404 only once known.
     auto c = authenticate(head, path == "/subscribe");
     if (c.refusal) return std::move(*c.refusal);
+    head.who = c.who;
     if (const auto* ep = std::get_if<endpoint>(&routed)) {
       const auto scopes = c.who->scopes;
       const bool reads = scopes & (auth::scope_read | auth::scope_admin);
@@ -107,20 +108,18 @@ std::optional<reply> service::check_head(const request_head& head) {
 void service::handle(request req, std::function<void(answer)> done) {
   const auto path = path_of(req.head.target);
   auto routed = route(req.head.method, path);
-  // check_head let this request through; its credential is looked up again (from memory: a
-  // key's hash, a JWT from the cache) for its topics.
-  caller c;
-  if (auth_ && !open_path(path)) {
-    c = authenticate(req.head, path == "/subscribe");
-    if (c.refusal) return done(std::move(*c.refusal));
+  // check_head admitted this request and recorded who sent it. A transport that skipped
+  // check_head gets the credential decided here, so nothing is ever let through unchecked.
+  if (auth_ && !open_path(path) && !req.head.who) {
+    if (auto refusal = check_head(req.head)) return done(std::move(*refusal));
   }
-  const auth::principal* who = c.who.get();
+  const auth::principal* who = req.head.who.get();
   if (auto* r = std::get_if<reply>(&routed)) return done(std::move(*r));
   switch (std::get<endpoint>(routed)) {
     case endpoint::publish:
       return publisher_.publish(
           req.head.format, std::move(req.body), std::move(req.executor),
-          [done = std::move(done), keep = c.who](reply r) { done(std::move(r)); },
+          [done = std::move(done), keep = req.head.who](reply r) { done(std::move(r)); },
           who ? &who->topics : nullptr);
     case endpoint::events:
       return events(query_of(req.head.target), std::move(req.executor), std::move(done), who);

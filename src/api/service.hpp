@@ -34,7 +34,7 @@ class service final : public handler {
   service(store::event_store& store, consumer::consumer& c, const std::atomic<bool>& shutting_down,
           boost::asio::any_io_executor ex, settings s);
 
-  std::optional<reply> check_head(const request_head& head) override;
+  std::optional<reply> check_head(request_head& head) override;
   void handle(request req, std::function<void(answer)> done) override;
   void answered(metrics::route route, boost::beast::http::status status,
                 bool overloaded) noexcept override;

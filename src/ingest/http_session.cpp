@@ -149,6 +149,7 @@ void basic_http_session<Stream>::do_read() {
   // The wire size; decoding_body holds the decoded size to --max-body.
   parser_->body_limit(api::max_encoded_size(ctx_.opts.max_body));
   early_.reset();
+  request_ = {};
   reading_ = true;
   tcp().expires_after(closing_ ? drain_read_timeout : io_timeout);
   http::async_read_header(
@@ -159,7 +160,12 @@ void basic_http_session<Stream>::do_read() {
 template <class Stream>
 api::request_head basic_http_session<Stream>::head() const {
   const auto& req = parser_->get();
-  return {req.method(), req.target(), &req.base(), beast::websocket::is_upgrade(req), format_};
+  return {req.method(),
+          req.target(),
+          &req.base(),
+          beast::websocket::is_upgrade(req),
+          api::decide_body_format(req.base()),
+          nullptr};
 }
 
 template <class Stream>
@@ -169,13 +175,13 @@ void basic_http_session<Stream>::on_read_header(boost::system::error_code ec, st
   // HTTP/1.0 has no 100 Continue: the expectation is ignored (RFC 9110 10.1.1).
   const bool expects_continue =
       req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
-  format_ = api::decide_body_format(req.base());
-  early_ = ctx_.handler.check_head(head());
+  request_ = head();
+  early_ = ctx_.handler.check_head(request_);
   if (!early_) {
     // Decode while reading (an early answer drops the body instead).
     auto& body = parser_->get().body();
-    body.decoder = std::make_unique<api::body_decoder>(format_.coding, ctx_.opts.max_body);
-    body.reserve = format_.coding == api::content_coding::identity;
+    body.decoder = std::make_unique<api::body_decoder>(request_.format.coding, ctx_.opts.max_body);
+    body.reserve = request_.format.coding == api::content_coding::identity;
   }
   if (early_) {
     // Decided from the head. A client waiting for 100-continue has not sent the body, and a
@@ -268,7 +274,7 @@ void basic_http_session<Stream>::handle() {
     return send(std::move(r));
   }
   tcp().expires_never();  // the wait for the answer (a commit, a read) is ours
-  api::request r{head(), std::move(req.body().text),
+  api::request r{std::move(request_), std::move(req.body().text),
                  net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked)};
   ctx_.handler.handle(std::move(r), [self = this->shared_from_this()](api::answer a) {
     // Answers may come from a store or consumer thread: back to this session's strand.

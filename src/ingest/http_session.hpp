@@ -105,7 +105,9 @@ class basic_http_session : public std::enable_shared_from_this<basic_http_sessio
   server_context& ctx_;
   std::optional<request_parser> parser_;
   std::optional<api::reply> early_;       // decided from the head; the body is read and dropped
-  api::body_format format_;               // decided from the head of the current request
+  // The current request's head as check_head saw it: its body format and, under --auth on,
+  // who sent it; handed on to the handler with the body.
+  api::request_head request_;
   std::string out_;                       // the answer being written, serialised by serialize_reply
   std::vector<std::string> chunk_heads_;  // the size lines of the chunks being written
   std::vector<boost::asio::const_buffer> iov_;  // the gathered write of those chunks

@@ -40,7 +40,7 @@ class test_handler final : public api::handler {
   std::atomic<std::size_t> queued_after_big{0};
   std::atomic<int> answered_101{0};
 
-  std::optional<api::reply> check_head(const api::request_head& head) override {
+  std::optional<api::reply> check_head(api::request_head& head) override {
     if (head.target == "/refuse") {
       auto r = api::error_reply(errc::unsupported_media_type, "refused from the head");
       return r;
