@@ -97,7 +97,6 @@ class amqp_connection {
   amqp_connection_state_t_* state_ = nullptr;
   bool dead_ = false;
   std::chrono::milliseconds timeout_{5000};
-  std::uint16_t scratch_channel_ = 0;  // for passive declares; a new number after each 404
   std::string error_;
 };
 

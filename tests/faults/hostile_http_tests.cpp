@@ -227,7 +227,9 @@ BOOST_AUTO_TEST_CASE(slowloris_does_not_starve_a_normal_client) {
   // About 3 s: each round every slow client sends one more byte, then the normal client asks.
   for (int round = 0; round < 30; ++round) {
     for (auto& c : conns)
-      if (c.is_open()) c.send_all(std::string_view(header).substr(round % header.size(), 1));
+      if (c.is_open())
+        c.send_all(
+            std::string_view(header).substr(static_cast<std::size_t>(round) % header.size(), 1));
     const auto t0 = std::chrono::steady_clock::now();
     http_response r;
     const auto ec =

@@ -106,7 +106,7 @@ void check_outcome(server_process const& srv, tally& t) {
     auto it = t.accepted.find(key);
     if (it != t.accepted.end() && it->second == 1) ++accepted_once;
     if (seqs.size() == clients &&
-        std::all_of(seqs.begin(), seqs.end(), [&](auto s) { return s == seqs[0]; }))
+        std::all_of(seqs.begin(), seqs.end(), [first = seqs[0]](auto s) { return s == first; }))
       ++same_seq;
   }
   BOOST_TEST(accepted_once == event_count, "every event accepted exactly once");

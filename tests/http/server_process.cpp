@@ -207,7 +207,7 @@ void server_process::start() {
   bool const ok = cv_.wait_for(lock, config_.start_timeout, [&] {
     std::smatch m;
     if (std::regex_search(log_, m, listening_re)) {
-      const int h = m[1].matched ? 1 : 3;
+      const std::size_t h = m[1].matched ? 1 : 3;
       seen_host = m[h].str();
       seen_port = m[h + 1].str();
       return true;

@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(doubles_shortest_and_special_values) {
 // +Inf holds everything, _count equals it and _sum is in the exposed unit.
 BOOST_AUTO_TEST_CASE(histogram_buckets_are_cumulative_with_sum_and_count) {
   test_histogram h;
-  for (const std::uint64_t v : {0, 10, 11, 100, 999, 1000, 1001, 5000}) h.observe(v);
+  for (const std::uint64_t v : {0u, 10u, 11u, 100u, 999u, 1000u, 1001u, 5000u}) h.observe(v);
   const auto d = h.data();
   BOOST_TEST(d.counts == (std::vector<std::uint64_t>{2, 2, 2, 2}),
              boost::test_tools::per_element());
