@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -115,10 +116,10 @@ std::string batch_body(std::size_t first, std::size_t n, const std::string& pref
 
 // One SSE subscriber on the shared io_context: counts event ids "<prefix><k>" in order.
 struct subscriber : std::enable_shared_from_this<subscriber> {
-  subscriber(asio::io_context& ioc, std::string id_prefix)
-      : socket(ioc), prefix(std::move(id_prefix)) {}
+  subscriber(asio::io_context& ioc, const std::string& id_prefix)
+      : socket(ioc), pattern("\"event_id\":\"" + id_prefix) {}
   tcp::socket socket;
-  std::string prefix;
+  std::string pattern;  // what precedes each event's number
   std::string buf;
   std::array<char, 65536> chunk{};
   std::int64_t next = 0;                 // the id expected next
@@ -143,14 +144,17 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
     });
   }
   void scan() {
-    const std::string pat = "\"event_id\":\"" + prefix;
+    const std::string& pat = pattern;
     std::size_t pos = 0, done = 0;
     const auto t = now_us();
     while ((pos = buf.find(pat, pos)) != std::string::npos) {
       std::size_t end = pos + pat.size();
       while (end < buf.size() && buf[end] >= '0' && buf[end] <= '9') ++end;
       if (end == buf.size()) break;  // the number may go on in the next read
-      const auto k = std::stoll(buf.substr(pos + pat.size(), end - pos - pat.size()));
+      // In place: at two million events a second, a substring per event is the reader's
+      // largest cost, and this reader shares the cores with the server it measures.
+      std::int64_t k = 0;
+      std::from_chars(buf.data() + pos + pat.size(), buf.data() + end, k);
       if (k != next) ++errors;
       next = k + 1;
       ++received;
