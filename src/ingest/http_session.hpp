@@ -104,7 +104,7 @@ class basic_http_session : public std::enable_shared_from_this<basic_http_sessio
   boost::beast::flat_buffer buffer_;
   server_context& ctx_;
   std::optional<request_parser> parser_;
-  std::optional<api::reply> early_;       // decided from the head; the body is read and dropped
+  std::optional<api::reply> early_;  // decided from the head; the body is read and dropped
   // The current request's head as check_head saw it: its body format and, under --auth on,
   // who sent it; handed on to the handler with the body.
   api::request_head request_;
