@@ -232,6 +232,15 @@ parse_result parse_ndjson(std::string_view body, bool lenient, std::size_t max_b
   b.r.text.reserve(body.size());
   ndjson_lines lines(body);
   std::size_t index = 0;
+  // A line that stops the parse (nested too deep) is reported only when the request is within
+  // the batch limit: over it, the answer is too_large whatever else is wrong, as every line
+  // that does not stop the parse gets.
+  auto stopped_at = [&](parse_result r) {
+    auto rest = lines;  // the lines after this one
+    for (std::size_t n = index + 1; rest.next(); ++n)
+      if (n == max_batch) return too_many("more than " + std::to_string(max_batch), max_batch);
+    return r;
+  };
   for (auto line = lines.next(); line; line = lines.next(), ++index) {
     if (index == max_batch) return too_many("more than " + std::to_string(max_batch), max_batch);
     unsigned char stack[4096];
@@ -239,7 +248,8 @@ parse_result parse_ndjson(std::string_view body, bool lenient, std::size_t max_b
     p.reset(&arena);
     boost::system::error_code ec;
     const std::size_t used = p.write(line->text.data(), line->text.size(), ec);
-    if (ec == json::error::too_deep) return too_deep("line " + std::to_string(line->number));
+    if (ec == json::error::too_deep)
+      return stopped_at(too_deep("line " + std::to_string(line->number)));
     if (ec) {
       b.errors.push_back({0, "event",
                           "line is not valid UTF-8 JSON: " + ec.message() + " (near byte " +
@@ -249,8 +259,8 @@ parse_result parse_ndjson(std::string_view body, bool lenient, std::size_t max_b
     }
     const json::value v = p.release();
     if (!take_event(v, index, line->number, b))
-      return too_deep("payload of event " + std::to_string(index) + " (line " +
-                      std::to_string(line->number) + ")");
+      return stopped_at(too_deep("payload of event " + std::to_string(index) + " (line " +
+                                 std::to_string(line->number) + ")"));
   }
   return finish(b, index);
 }

@@ -195,6 +195,15 @@ BOOST_AUTO_TEST_CASE(ndjson_limits) {
   const auto deep = parse_publish(event_json("a") + "\n" + nested_payload(257), ndjson(), 3);
   BOOST_TEST((deep.code == errc::invalid_json));
   BOOST_TEST(deep.message.find("line 2") != std::string::npos);
+  // Over the limit, too_large wins over a line that stops the parse, wherever it is (found by
+  // fuzz_ndjson: tests/fuzz/regressions/ndjson/crash-b0d25cc...).
+  const auto deep_body = std::string(300, '[') + "\n";
+  for (const auto& over : {event_json("a") + "\n" + nested_payload(257) + "\n" + event_json("b"),
+                           event_json("a") + "\n" + deep_body + event_json("b"),
+                           nested_payload(257) + "\n" + event_json("a") + "\n" + event_json("b")}) {
+    BOOST_TEST((parse_publish(over, ndjson(), 2).code == errc::too_large));
+    BOOST_TEST((parse_publish(over, ndjson(), 3).code == errc::invalid_json));
+  }
   BOOST_TEST((parse_publish(nested_payload(256), ndjson(), 3).code == errc::ok));
   // A JSON array on one line is one (invalid) event, not a batch.
   const auto arr = parse_publish("[" + event_json("a") + "]", ndjson(), 3);
