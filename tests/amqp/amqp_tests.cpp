@@ -1,7 +1,8 @@
 // The RabbitMQ bridge (contract v2) over the real binary and a real broker: intake with acks
 // after commit, invalid messages dead-lettered, kill -9 while consuming, fan-out of every
-// stored event in seq order with confirms and a cursor, broker outages (through tcp_proxy)
-// and a broker that appears after the service.
+// stored event in seq order with confirms and a cursor, broker outages (connections reset
+// through tcp_proxy, and the broker stopped and started again) and a broker that appears
+// after the service.
 #include "amqp_fixture.hpp"
 #include "pg_server.hpp"
 #include "tcp_proxy.hpp"
@@ -355,6 +356,49 @@ BOOST_AUTO_TEST_CASE(broker_outage_during_a_burst) {
   const auto last = as_int(at(stored.back(), "seq"));
   BOOST_TEST_REQUIRE(wait_until([&] { return bridge_field(c, "fanout_seq") == last; }, 30s),
                      to_text(bridge_stats(c)));
+  const auto got = client.take(
+      queue, [&](const auto& g) { return has_all(g, stored.size()); }, 30s);
+  check_fanout(got, stored);
+  BOOST_TEST(srv.log().find("amqp_fanout_down") != std::string::npos);
+}
+
+// The broker itself stopped (SIGTERM, as a service manager stops it) and started again with
+// its data during a publish burst: HTTP publishing is not refused, the fan-out reconnects
+// by itself and resumes from its cursor, and the durable queue ends up holding every stored
+// event, first copies in seq order.
+BOOST_AUTO_TEST_CASE(broker_restart_during_a_burst) {
+  const auto exchange = fresh_name("restart");
+  const auto queue = fresh_name("restart-q");
+  amqp_client{}.exchange_into_queue(exchange, queue);  // durable: they outlive the restart
+
+  server_process srv(bridge_config(broker().url(), "", exchange));
+  log_on_failure guard(srv);
+  auto c = make_client(srv);
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_state(c, "fanout") == "running"; }, 20s));
+  std::atomic<int> refused{0};
+  std::thread burst([&] {
+    auto pc = make_client(srv);
+    for (int r = 0; r < 60; ++r) {
+      std::vector<json::object> events;
+      for (int i = 0; i < 25; ++i)
+        events.push_back(make_event("restart.t", "r-" + std::to_string(r * 25 + i)));
+      if (pc.post_json("/publish", array_body(events)).status != 200) ++refused;
+      std::this_thread::sleep_for(15ms);
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  broker().stop();
+  BOOST_TEST(c.get("/health").status == 200u);  // the HTTP side does not depend on the broker
+  broker().start();
+  burst.join();
+  BOOST_TEST(refused.load() == 0);
+
+  const auto stored = fetch_all_events(c);
+  BOOST_TEST_REQUIRE(stored.size() == 1500u);
+  const auto last = as_int(at(stored.back(), "seq"));
+  BOOST_TEST_REQUIRE(wait_until([&] { return bridge_field(c, "fanout_seq") == last; }, 60s),
+                     to_text(bridge_stats(c)));
+  amqp_client client;  // a new connection: the one from before died with the broker
   const auto got = client.take(
       queue, [&](const auto& g) { return has_all(g, stored.size()); }, 30s);
   check_fanout(got, stored);
