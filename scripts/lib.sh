@@ -20,6 +20,16 @@ AGG_TEST_PACKAGES=(prometheus curl python3-websockets postgresql-15 openssl rabb
 # shellcheck disable=SC2034  # used by the scripts that source this file
 AGG_BROWSER_TEST_PACKAGES=(python3 chromium chromium-driver fonts-dejavu-core)
 
+# The asan preset's compiler and libFuzzer for its fuzz targets (scripts/test-sanitize,
+# scripts/test-fuzz).
+# shellcheck disable=SC2034
+AGG_SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
+
+# The container test (scripts/test-docker): the daemon, Compose v1, and debootstrap for the
+# base image (no registry is reachable).
+# shellcheck disable=SC2034
+AGG_DOCKER_PACKAGES=(docker.io docker-compose debootstrap debian-archive-keyring)
+
 agg_log() { printf '%s\n' "$*" >&2; }
 agg_die() { printf '%s: %s\n' "${AGG_SCRIPT:-agg}" "$*" >&2; exit 2; }
 
