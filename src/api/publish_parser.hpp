@@ -29,6 +29,10 @@ struct parse_result {
   // The bytes the events' fields view. A vector keeps its buffer when moved, so the views stay
   // valid wherever the result (or the job it is moved into) goes.
   std::vector<char> text;
+  // Which path read the body: true when every event came through the one-pass reader, false
+  // when the DOM reader answered (it answers every error, and what the one-pass reader does
+  // not take: see parse_publish_reference).
+  bool one_pass = false;
 };
 
 // The nesting a payload may have (the payload object itself is level 1).
@@ -46,5 +50,11 @@ inline constexpr std::size_t max_payload_depth = 256;
 parse_result parse_publish(std::string_view body, const body_format& format, std::size_t max_batch);
 // JSON, all or nothing.
 parse_result parse_publish(std::string_view body, std::size_t max_batch);
+
+// The same answer through the DOM path alone: the reference that parse_publish's one-pass path
+// (which hands every body it does not take to the DOM path) is checked against by the tests
+// and fuzz_publish_parser. The service does not call it.
+parse_result parse_publish_reference(std::string_view body, const body_format& format,
+                                     std::size_t max_batch);
 
 }  // namespace agg::api

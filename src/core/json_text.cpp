@@ -57,15 +57,47 @@ std::uint64_t hash_double(double d) noexcept {
   return combine(tag_number + 32, bits);
 }
 
+// Eight bytes at a time (SWAR): whether any byte of the word is zero, or below n (n <= 128).
+// Exact as a yes/no for the whole word, which is all the scans below ask.
+constexpr std::uint64_t ones = 0x0101010101010101ULL;
+constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+constexpr bool has_zero(std::uint64_t x) noexcept {
+  return ((x - ones) & ~x & highs) != 0;
+}
+
+constexpr bool has_less(std::uint64_t x, std::uint64_t n) noexcept {
+  return ((x - ones * n) & ~x & highs) != 0;
+}
+
+std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+// The first byte at or after `i` that JSON needs escaped ('"', '\\', control), or s.size().
+// Payload strings are mostly plain: whole words of them are skipped.
+std::size_t next_to_escape(std::string_view s, std::size_t i) noexcept {
+  for (; i + 8 <= s.size(); i += 8) {
+    const std::uint64_t x = load8(s.data() + i);
+    if (has_less(x, 0x20) || has_zero(x ^ (ones * '"')) || has_zero(x ^ (ones * '\\'))) break;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return i;
+  }
+  return i;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the pending run of characters that need no escape
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (std::size_t i = next_to_escape(s, 0); i < s.size(); i = next_to_escape(s, run)) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -119,23 +151,9 @@ void append_json_value(std::string& out, const boost::json::value& v) {
       out.append(buf, r.ptr);
       return;
     }
-    case boost::json::kind::double_: {
-      const double d = v.get_double();
-      // JSON has no inf/nan. Boost.JSON 1.81 yields inf for out-of-range literals like 1e999
-      // (written back as such), and NaN for a zero with a huge exponent like 0e+310, whose
-      // value is 0 (found by fuzz_publish_parser).
-      if (std::isnan(d)) {
-        out += '0';
-        return;
-      }
-      if (std::isinf(d)) {
-        out += d > 0 ? "1e999" : "-1e999";
-        return;
-      }
-      auto r = std::to_chars(buf, buf + sizeof buf, d);
-      out.append(buf, r.ptr);
+    case boost::json::kind::double_:
+      append_json_double(out, v.get_double());
       return;
-    }
     case boost::json::kind::string: {
       const auto& s = v.get_string();
       append_json_string(out, std::string_view(s.data(), s.size()));
@@ -168,6 +186,23 @@ void append_json_value(std::string& out, const boost::json::value& v) {
   }
 }
 
+void append_json_double(std::string& out, double d) {
+  // JSON has no inf/nan. Boost.JSON 1.81 yields inf for out-of-range literals like 1e999
+  // (written back as such), and NaN for a zero with a huge exponent like 0e+310, whose
+  // value is 0 (found by fuzz_publish_parser).
+  if (std::isnan(d)) {
+    out += '0';
+    return;
+  }
+  if (std::isinf(d)) {
+    out += d > 0 ? "1e999" : "-1e999";
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  out.append(buf, r.ptr);
+}
+
 std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
   std::uint64_t h = fnv_offset ^ seed;
   for (const char c : s) {
@@ -177,36 +212,81 @@ std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
   return mix(h);
 }
 
+namespace json_hash {
+
+std::uint64_t null_value() noexcept {
+  return mix(tag_null);
+}
+
+std::uint64_t boolean(bool b) noexcept {
+  return combine(tag_bool, b ? 1 : 0);
+}
+
+std::uint64_t int64(std::int64_t i) noexcept {
+  return hash_integer(i);
+}
+
+std::uint64_t uint64(std::uint64_t u) noexcept {
+  return hash_unsigned(u);
+}
+
+std::uint64_t double_(double d) noexcept {
+  return hash_double(d);
+}
+
+std::uint64_t string(std::string_view s) noexcept {
+  return combine(tag_string, hash_bytes(s));
+}
+
+std::uint64_t array_begin() noexcept {
+  return mix(tag_array);
+}
+
+std::uint64_t array_add(std::uint64_t h, std::uint64_t element) noexcept {
+  return combine(h, element);  // ordered
+}
+
+std::uint64_t key(std::string_view name) noexcept {
+  return hash_bytes(name, tag_object);
+}
+
+// Order-independent: objects sum their members' hashes.
+std::uint64_t member(std::uint64_t key, std::uint64_t value) noexcept {
+  return combine(key, value);
+}
+
+std::uint64_t object(std::uint64_t member_sum) noexcept {
+  return combine(tag_object, member_sum);
+}
+
+}  // namespace json_hash
+
 std::uint64_t hash_json_value(const boost::json::value& v) noexcept {
+  auto view = [](const boost::json::string& s) { return std::string_view(s.data(), s.size()); };
   switch (v.kind()) {
     case boost::json::kind::null:
-      return mix(tag_null);
+      return json_hash::null_value();
     case boost::json::kind::bool_:
-      return combine(tag_bool, v.get_bool() ? 1 : 0);
+      return json_hash::boolean(v.get_bool());
     case boost::json::kind::int64:
-      return hash_integer(v.get_int64());
+      return json_hash::int64(v.get_int64());
     case boost::json::kind::uint64:
-      return hash_unsigned(v.get_uint64());
+      return json_hash::uint64(v.get_uint64());
     case boost::json::kind::double_:
-      return hash_double(v.get_double());
-    case boost::json::kind::string: {
-      const auto& s = v.get_string();
-      return combine(tag_string, hash_bytes(std::string_view(s.data(), s.size())));
-    }
+      return json_hash::double_(v.get_double());
+    case boost::json::kind::string:
+      return json_hash::string(view(v.get_string()));
     case boost::json::kind::array: {
-      std::uint64_t h = mix(tag_array);
-      for (const auto& e : v.get_array()) h = combine(h, hash_json_value(e));  // ordered
+      std::uint64_t h = json_hash::array_begin();
+      for (const auto& e : v.get_array()) h = json_hash::array_add(h, hash_json_value(e));
       return h;
     }
     case boost::json::kind::object: {
-      // Order-independent: a sum of per-member hashes. The parser keeps the last of duplicate
-      // keys, so each key counts once.
+      // The parser keeps the last of duplicate keys, so each key counts once.
       std::uint64_t sum = 0;
-      for (const auto& kv : v.get_object()) {
-        const auto k = std::string_view(kv.key().data(), kv.key().size());
-        sum += combine(hash_bytes(k, tag_object), hash_json_value(kv.value()));
-      }
-      return combine(tag_object, sum);
+      for (const auto& kv : v.get_object())
+        sum += json_hash::member(json_hash::key(view(kv.key())), hash_json_value(kv.value()));
+      return json_hash::object(sum);
     }
   }
   return 0;

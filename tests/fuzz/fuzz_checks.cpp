@@ -378,11 +378,50 @@ std::string check_error(const api::parse_result& r, std::string_view body_of_roo
   return check_error_body(r);
 }
 
+bool same_event(const event& a, const event& b) {
+  return a.topic == b.topic && a.event_id == b.event_id && a.timestamp == b.timestamp &&
+         a.source == b.source && a.payload == b.payload && a.key_hash == b.key_hash &&
+         a.content_hash == b.content_hash;
+}
+
+// parse_publish (the one-pass path first) against parse_publish_reference (the DOM path
+// alone): the same answer to the last detail, whichever path answered.
+std::string same_as_reference(std::string_view body, const api::body_format& format,
+                              std::size_t max_batch, const api::parse_result& r) {
+  const auto ref = api::parse_publish_reference(body, format, max_batch);
+  const std::string at = "against the DOM path: ";
+  if (r.code != ref.code || r.message != ref.message)
+    return at + to_string(r.code) + " \"" + r.message + "\", the DOM path " + to_string(ref.code) +
+           " \"" + ref.message + "\"";
+  if (r.count != ref.count || r.positions != ref.positions) return at + "count or positions differ";
+  if (r.details.size() != ref.details.size()) return at + "details differ in number";
+  for (std::size_t i = 0; i < r.details.size(); ++i) {
+    const auto& a = r.details[i];
+    const auto& b = ref.details[i];
+    if (a.index != b.index || a.line != b.line || a.field != b.field || a.message != b.message)
+      return at + "details[" + std::to_string(i) + "] differs";
+  }
+  if (r.events.size() != ref.events.size()) return at + "events differ in number";
+  for (std::size_t i = 0; i < r.events.size(); ++i)
+    if (!same_event(r.events[i], ref.events[i]))
+      return at + "event " + std::to_string(i) + " differs (payload " +
+             std::string(r.events[i].payload.substr(0, 100)) + " vs " +
+             std::string(ref.events[i].payload.substr(0, 100)) + ")";
+  return {};
+}
+
 std::string check_one(std::string_view body, const json::value* root, std::size_t max_batch,
                       api::parse_result& r) {
   r = api::parse_publish(body, max_batch);
   std::string p =
       r.code == errc::ok ? check_ok(r, root, max_batch) : check_error(r, body, root, max_batch);
+  if (p.empty()) p = same_as_reference(body, api::body_format{}, max_batch, r);
+  if (p.empty()) {
+    api::body_format lenient;
+    lenient.lenient = true;
+    p = same_as_reference(body, lenient, max_batch, api::parse_publish(body, lenient, max_batch));
+    if (!p.empty()) p = "lenient " + p;
+  }
   if (!p.empty()) return "max_batch " + std::to_string(max_batch) + ": " + p;
   return {};
 }
@@ -515,12 +554,6 @@ bool one_event_object(std::string_view line, api::parse_result& alone, bool& exa
   return alone.code == errc::ok;
 }
 
-bool same_event(const event& a, const event& b) {
-  return a.topic == b.topic && a.event_id == b.event_id && a.timestamp == b.timestamp &&
-         a.source == b.source && a.payload == b.payload && a.key_hash == b.key_hash &&
-         a.content_hash == b.content_hash;
-}
-
 }  // namespace
 
 std::string check_ndjson(std::string_view body) {
@@ -558,6 +591,9 @@ std::string check_ndjson(std::string_view body) {
     const auto strict = api::parse_publish(body, ndjson_format(false), max_batch);
     const auto lenient = api::parse_publish(body, ndjson_format(true), max_batch);
     const std::string at = "max_batch " + std::to_string(max_batch) + ": ";
+    for (const auto* r : {&strict, &lenient})
+      if (auto p = same_as_reference(body, ndjson_format(r == &lenient), max_batch, *r); !p.empty())
+        return at + (r == &lenient ? "lenient " : "strict ") + p;
     if (lines.size() > max_batch) {
       if (strict.code != errc::too_large || lenient.code != errc::too_large)
         return at + std::to_string(lines.size()) + " lines are not too_large";

@@ -246,4 +246,117 @@ BOOST_AUTO_TEST_CASE(lenient_keeps_the_valid_events_and_lists_the_others) {
   BOOST_TEST((parse_publish("{", lenient, 10).code == errc::invalid_json));
 }
 
+// parse_publish reads with the one-pass reader and hands what it does not take to the DOM
+// reader; parse_publish_reference is the DOM reader alone. Same answer, field by field.
+void require_same_as_reference(const std::string& body, const api::body_format& format,
+                               bool one_pass) {
+  const auto r = parse_publish(body, format, 10);
+  const auto ref = api::parse_publish_reference(body, format, 10);
+  BOOST_TEST(r.one_pass == one_pass, body);
+  BOOST_TEST(!ref.one_pass);
+  BOOST_TEST((r.code == ref.code), body);
+  BOOST_TEST(r.message == ref.message);
+  BOOST_TEST(r.count == ref.count);
+  BOOST_TEST((r.positions == ref.positions));
+  BOOST_REQUIRE(r.details.size() == ref.details.size());
+  for (std::size_t i = 0; i < r.details.size(); ++i) {
+    BOOST_TEST(r.details[i].index == ref.details[i].index);
+    BOOST_TEST(r.details[i].field == ref.details[i].field);
+    BOOST_TEST(r.details[i].message == ref.details[i].message);
+  }
+  BOOST_REQUIRE(r.events.size() == ref.events.size());
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    const auto &a = r.events[i], &b = ref.events[i];
+    BOOST_TEST(a.topic == b.topic);
+    BOOST_TEST(a.event_id == b.event_id);
+    BOOST_TEST(a.timestamp == b.timestamp);
+    BOOST_TEST(a.source == b.source);
+    BOOST_TEST(a.payload == b.payload);
+    BOOST_TEST(a.key_hash == b.key_hash);
+    BOOST_TEST(a.content_hash == b.content_hash);
+  }
+}
+
+std::string with_payload(const std::string& payload, const std::string& id = "e") {
+  return R"({"topic":"t","event_id":")" + id +
+         R"(","timestamp":"2026-11-24T10:15:00Z","source":"s","payload":)" + payload + "}";
+}
+
+BOOST_AUTO_TEST_CASE(one_pass_reader_takes_what_publishers_send) {
+  const api::body_format json;
+  api::body_format lenient;
+  lenient.lenient = true;
+  const std::string payload =
+      R"({"a":1.0,"b":[1e2,"x\u0041\n",true,null,[],{}],"c":{"d":{"e":-7}},)"
+      R"("big":18446744073709551615,"neg":-9223372036854775808,"f":42.5,"huge":1e999})";
+  const auto r = parse_publish(with_payload(payload), 10);
+  BOOST_TEST_REQUIRE((r.code == errc::ok));
+  BOOST_TEST(r.one_pass);
+  BOOST_TEST(r.events[0].payload ==
+             R"({"a":1,"b":[100,"xA\n",true,null,[],{}],"c":{"d":{"e":-7}},)"
+             R"("big":18446744073709551615,"neg":-9223372036854775808,"f":42.5,"huge":1e999})");
+  for (const auto& format : {json, lenient}) {
+    // The three shapes, members in any order, ignored members of every kind, escapes.
+    require_same_as_reference(with_payload(payload), format, true);
+    require_same_as_reference("[" + event_json("a") + "," + event_json("b") + "]", format, true);
+    require_same_as_reference(R"({"events":[)" + event_json("a") + R"(],"note":{"x":[1]}})", format,
+                              true);
+    require_same_as_reference(
+        R"({"x":[{"y":1}],"payload":{"k":"\ud83d\ude00"},"source":"s\"q","timestamp":)"
+        R"("2026-11-24T10:15:00.123+01:00","event_id":"id\\1","topic":"order\u002epaid",)"
+        R"("events":null} )",
+        format, false);  // "events" after other members: the DOM reader decides the shape
+    require_same_as_reference(
+        R"({"payload":{"k":"\ud83d\ude00"},"source":"s\"q","timestamp":)"
+        R"("2026-11-24T10:15:00.123+01:00","event_id":"id\\1","topic":"order\u002epaid"} )",
+        format, true);
+    require_same_as_reference("[" + event_json("a", R"(,"events":[1,{"z":[]}])") + "]", format,
+                              true);  // inside an array, "events" is an ignored member
+    require_same_as_reference(nested_payload(256), format, true);
+  }
+  // NDJSON: each line.
+  require_same_as_reference(event_json("a") + "\n\n" + event_json("b", R"(,"events":1)") + "\r\n",
+                            ndjson(false), true);
+  require_same_as_reference(event_json("a") + "\n" + event_json("b"), ndjson(true), true);
+}
+
+BOOST_AUTO_TEST_CASE(one_pass_reader_hands_the_rest_to_the_dom_reader) {
+  std::string many_keys = "{";
+  for (int i = 0; i < 65; ++i) many_keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  many_keys += "}";
+  api::body_format lenient;
+  lenient.lenient = true;
+  const std::string bodies[] = {
+      with_payload(R"({"a":1,"a":2})"),             // a repeated key: the DOM keeps the last
+      with_payload(R"({"a":{"b":1},"\u0061":2})"),  // the same key, escaped
+      with_payload(many_keys),                      // past the one-pass reader's 64 members
+      R"({"topic":"t","topic":"u","event_id":"e","timestamp":"2026-11-24T10:15:00Z",)"
+      R"("source":"s","payload":{}})",  // a field twice
+      "[" + event_json("a") + ",7]",    // an invalid event
+      "[" + event_json("a") + "," + event_json("a", R"(,"source":5)") + "]",
+      with_payload("[]"),
+      nested_payload(257),
+      "[]",
+      "{}",
+      "[" + event_json("a") + "] x",
+  };
+  for (const auto& body : bodies) {
+    require_same_as_reference(body, api::body_format{}, false);
+    require_same_as_reference(body, lenient, false);
+  }
+  const auto r = parse_publish(with_payload(R"({"a":1,"a":2})"), 10);
+  BOOST_TEST_REQUIRE((r.code == errc::ok));
+  BOOST_TEST(r.events[0].payload == R"({"a":2})");
+  // Three events against a limit of 2: too_large, from the DOM reader.
+  const std::string three =
+      "[" + event_json("a") + "," + event_json("b") + "," + event_json("c") + "]";
+  BOOST_TEST((parse_publish(three, 2).code == errc::too_large));
+  BOOST_TEST(!parse_publish(three, 2).one_pass);
+  // NDJSON: a line the one-pass reader gives up on is read again; the others stay its own.
+  require_same_as_reference(
+      event_json("a") + "\n" + with_payload(R"({"a":1,"a":2})", "b") + "\n" + event_json("c"),
+      ndjson(false), false);
+  require_same_as_reference(event_json("a") + "\nnope\n" + event_json("c"), ndjson(true), false);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -32,6 +32,28 @@ BOOST_AUTO_TEST_CASE(text_rules_allow_spaces_not_controls) {
   BOOST_TEST(*check_text(std::string(300, 'x')) == "must be at most 255 bytes (got 300)");
 }
 
+BOOST_AUTO_TEST_CASE(rules_hold_at_every_position_of_a_word) {
+  // Plain ASCII is checked eight bytes at a time: a refused byte at each offset of 20 bytes,
+  // and a multi-byte character that straddles a word boundary.
+  const std::string ws = "must not contain whitespace or control characters";
+  const std::string ctl = "must not contain control characters";
+  for (std::size_t at = 0; at < 20; ++at) {
+    auto with = [&](std::string_view c) {
+      return std::string(at, 'a') + std::string(c) + std::string(19 - at, 'b');
+    };
+    BOOST_TEST(*check_topic(with(" ")) == ws);
+    BOOST_TEST(*check_topic(with("\x7f")) == ws);
+    BOOST_TEST(*check_topic(with("\xe3\x80\x80")) == ws);  // U+3000
+    BOOST_TEST(!check_topic(with("!")));
+    BOOST_TEST(!check_topic(with("\xc3\xa9")));  // é
+    BOOST_TEST(*check_text(with("\x1f")) == ctl);
+    BOOST_TEST(*check_text(with("\x7f")) == ctl);
+    BOOST_TEST(*check_text(with("\xc2\x9f")) == ctl);  // U+009F (C1 control)
+    BOOST_TEST(!check_text(with(" ")));
+    BOOST_TEST(!check_text(with("\xc2\xa0")));  // U+00A0 is text, not a control
+  }
+}
+
 BOOST_AUTO_TEST_CASE(timestamps_accepted) {
   for (const char* ok :
        {"2026-11-24T10:15:00Z", "2026-11-24T10:15:00.123Z", "2026-11-24T10:15:00+07:00",

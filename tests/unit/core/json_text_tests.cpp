@@ -35,6 +35,24 @@ BOOST_AUTO_TEST_CASE(strings_escape_only_what_json_requires) {
              "{\"k\":\"A\\n\",\"n\":null,\"t\":true,\"a\":[]}");
 }
 
+BOOST_AUTO_TEST_CASE(strings_escape_at_every_position_of_a_word) {
+  // The scan skips eight plain bytes at a time: each special byte at each offset, before,
+  // inside and after the whole words, and at the very end.
+  const std::pair<char, std::string> specials[] = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\x01', "\\u0001"}, {'\x1f', "\\u001f"}};
+  for (const auto& [c, escaped] : specials)
+    for (std::size_t at = 0; at < 19; ++at) {
+      const std::string s = std::string(at, 'a') + c + std::string(18 - at, 'b');
+      std::string out;
+      append_json_string(out, s);
+      BOOST_TEST(out == '"' + std::string(at, 'a') + escaped + std::string(18 - at, 'b') + '"');
+    }
+  // Bytes just outside the escaped ranges pass through: space, '!', '#', '[', ']', DEL, UTF-8.
+  std::string out;
+  append_json_string(out, " !#[]\x7f\xc3\xa9 !#[]\x7f\xc3\xa9");
+  BOOST_TEST(out == "\" !#[]\x7f\xc3\xa9 !#[]\x7f\xc3\xa9\"");
+}
+
 BOOST_AUTO_TEST_CASE(hash_ignores_key_order_whitespace_and_escapes) {
   BOOST_TEST(h(R"({"a":1,"b":{"c":[1,2]}})") == h(R"({ "b" : {"c":[1, 2]}, "a":1 })"));
   BOOST_TEST(h(R"({"s":"A"})") == h(R"({"s":"\u0041"})"));
