@@ -40,7 +40,8 @@ usage: bench-parse [options]
   --help             this text
 
 Prints one line per shape on stderr and the result as one JSON object on stdout:
-{"batch", "shapes": [{"shape", "one_pass_ns_per_event", "dom_ns_per_event", "speedup"}]}.
+{"batch", "shapes": {"single"|"array"|"ndjson": {"one_pass_ns_per_event", "dom_ns_per_event",
+"speedup"}}}.
 )";
 
 constexpr std::string_view tool = "bench-parse";
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
   agg::api::body_format ndjson;
   ndjson.media = agg::api::media_type::ndjson;
   std::vector<shape> shapes = {
-      {"single", json, {}, 1}, {"batch", json, {}, opts.batch}, {"ndjson", ndjson, {}, opts.batch}};
+      {"single", json, {}, 1}, {"array", json, {}, opts.batch}, {"ndjson", ndjson, {}, opts.batch}};
   std::uint64_t next = 0;
   for (std::size_t b = 0; b < opts.bodies; ++b) {
     std::string one, array = "[", lines;
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
     shapes[2].bodies.push_back(std::move(lines));
   }
 
-  std::string json_out = "{\"batch\":" + std::to_string(opts.batch) + ",\"shapes\":[";
+  std::string json_out = "{\"batch\":" + std::to_string(opts.batch) + ",\"shapes\":{";
   for (const auto& s : shapes) {
     require_same(s);
     const double fast = ns_per_event(s, agg::api::parse_publish, opts.seconds);
@@ -163,10 +164,10 @@ int main(int argc, char** argv) {
                  dom, dom / fast);
     char item[200];
     std::snprintf(item, sizeof item,
-                  "%s{\"shape\":\"%s\",\"one_pass_ns_per_event\":%.1f,\"dom_ns_per_event\":%.1f,"
+                  "%s\"%s\":{\"one_pass_ns_per_event\":%.1f,\"dom_ns_per_event\":%.1f,"
                   "\"speedup\":%.3f}",
                   &s == &shapes[0] ? "" : ",", s.name, fast, dom, dom / fast);
     json_out += item;
   }
-  std::cout << json_out << "]}\n";
+  std::cout << json_out << "}}\n";
 }

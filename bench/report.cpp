@@ -26,6 +26,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <regex>
@@ -164,6 +165,7 @@ class report {
   std::string results_table() const;
   std::string before_after_table() const;
   std::string formats_table() const;
+  std::string parse_section() const;
   std::string profile_section() const;
   std::string postgres_section() const;
   std::string postgres_commands() const;
@@ -413,6 +415,27 @@ std::string report::before_after_table() const {
 
 // The same events as a JSON array, as NDJSON and as gzip + NDJSON (scripts/bench step
 // "formats"): rate, bytes on the wire per event, and the targets.
+std::string report::parse_section() const {
+  if (!r_.has("parse")) return {};
+  std::ostringstream t;
+  t << "## Reading publish bodies\n\n"
+       "CPU time of one thread per event to turn bodies into validated events, in process "
+       "(`bench-parse`, no HTTP, no store): `parse_publish`, the one-pass reader the service "
+       "uses, against `parse_publish_reference`, the DOM reader it hands every body it does "
+       "not take (errors, repeated keys) to. Bodies of agg-load's events; both readers' events "
+       "are compared before timing.\n\n"
+       "| Body | one pass, ns/event | DOM, ns/event | DOM / one pass |\n|---|---:|---:|---:|\n";
+  for (const auto& [shape, what] :
+       {std::pair<std::string_view, std::string>{"single", "one event"},
+        {"array", "JSON array of " + commas(res("parse", {"batch"}))},
+        {"ndjson", "NDJSON, " + commas(res("parse", {"batch"})) + " lines"}}) {
+    t << "| " << what << " | " << fixed(res("parse", {"shapes", shape, "one_pass_ns_per_event"}), 0)
+      << " | " << fixed(res("parse", {"shapes", shape, "dom_ns_per_event"}), 0) << " | "
+      << fixed(res("parse", {"shapes", shape, "speedup"}), 2) << " |\n";
+  }
+  return t.str() + "\n";
+}
+
 std::string report::formats_table() const {
   if (!r_.has("formats/json")) return {};
   const opt json_eps = res("formats/json", {"events_per_s"});
@@ -729,7 +752,7 @@ Latencies are those agg-load (or wrk, with `--latency`) measured per request.
          "sent. The payload filler is a run of `x`, so gzip does better here than on real "
          "payloads.\n\n"
       << f << "\n";
-  d << postgres_section() << profile_section()
+  d << parse_section() << postgres_section() << profile_section()
     << "\n## Commands\n\nExactly as run (`$TMP` is the script's temporary folder):\n\n```\n";
   for (const auto& c : r_.commands())
     d << "# " << c.at("step").as_string().c_str() << "\n"
@@ -742,6 +765,29 @@ Latencies are those agg-load (or wrk, with `--latency`) measured per request.
     << "scripts/stress --spawn                  # a quick check against a throw-away server\n"
     << "```\n";
   return d.str();
+}
+
+// The sections other scripts write into the same file (bench-subscribe, bench-tls, bench-amqp,
+// bench-auth), each between its "<!-- name:begin" and "<!-- name:end -->" markers: kept as
+// they are, after this report, so rewriting the report does not lose their measurements.
+std::string kept_sections(const std::string& path) {
+  std::ifstream in(path);
+  const std::string old{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string kept;
+  for (std::size_t at = old.find("<!-- "); at != std::string::npos; at = old.find("<!-- ", at)) {
+    const std::size_t name_end = old.find(":begin", at);
+    const std::size_t line_end = old.find('\n', at);
+    if (name_end == std::string::npos || name_end > line_end) {
+      at += 5;
+      continue;
+    }
+    const std::string end_marker = "<!-- " + old.substr(at + 5, name_end - at - 5) + ":end -->";
+    const std::size_t end = old.find(end_marker, name_end);
+    if (end == std::string::npos) break;
+    kept += "\n" + old.substr(at, end + end_marker.size() - at) + "\n";
+    at = end + end_marker.size();
+  }
+  return kept;
 }
 
 }  // namespace
@@ -780,7 +826,7 @@ int main(int argc, char** argv) {
   if (!output_path.empty()) {
     const std::string tmp = output_path + ".tmp";
     std::ofstream out(tmp);
-    out << rep.document();
+    out << rep.document() << kept_sections(output_path);
     out.close();
     if (!out || std::rename(tmp.c_str(), output_path.c_str()) != 0) {
       std::cerr << "bench-report: cannot write " << output_path << "\n";

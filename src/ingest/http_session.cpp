@@ -151,6 +151,10 @@ void basic_http_session<Stream>::do_read() {
   early_.reset();
   request_ = {};
   reading_ = true;
+  // Room to read a request in one go; what a large body needed is given back, so idle
+  // connections stay small.
+  if (buffer_.capacity() > 2 * request_read_room) buffer_.shrink_to_fit();
+  buffer_.reserve(buffer_.size() + request_read_room);
   tcp().expires_after(closing_ ? drain_read_timeout : io_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
@@ -206,6 +210,11 @@ void basic_http_session<Stream>::on_read_header(boost::system::error_code ec, st
 template <class Stream>
 void basic_http_session<Stream>::on_write_continue(boost::system::error_code ec, std::size_t) {
   if (ec) return close();
+  // A large body is read in pieces of up to body_read_room (see limits.hpp).
+  const auto length = parser_->content_length();
+  if (!length || *length > request_read_room)
+    buffer_.reserve(buffer_.size() +
+                    std::min<std::uint64_t>(length.value_or(body_read_room), body_read_room));
   http::async_read(
       stream_, buffer_, *parser_,
       beast::bind_front_handler(&basic_http_session::on_read, this->shared_from_this()));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace agg::ingest {
@@ -21,5 +22,12 @@ inline constexpr std::chrono::milliseconds idle_close_delay{200};
 inline constexpr std::chrono::seconds linger_timeout{2};
 // Largest request line + headers; larger is 431.
 inline constexpr std::uint32_t header_limit = 16 * 1024;
+// Beast reads at most the read buffer's free room per system call (512 bytes when it is
+// empty), so a buffer that stays small reads a large body ~512 bytes at a time, with a
+// recvmsg, a timer update and a wake-up each (measured: 676 recvmsg for a 330 KB body). A
+// request is read with at least request_read_room free, which takes a single event's request
+// whole; a large body with up to body_read_room, released once the request is read.
+inline constexpr std::size_t request_read_room = 4 * 1024;
+inline constexpr std::size_t body_read_room = 64 * 1024;
 
 }  // namespace agg::ingest
