@@ -168,6 +168,7 @@ agg_start() {
     [[ ${1:-} == -- ]] && shift
     agg_make_tmp "${AGG_SCRIPT:-agg}"
     local log="$AGG_TMP/$name.log" pid end=$((SECONDS + secs))
+    mkdir -p "$(dirname "$log")"  # a NAME like formats/server-json logs in a folder of its own
     [[ -z ${AGG_PID[$name]:-} ]] || agg_die "agg_start $name: already running"
     [[ -n ${AGG_LOG[$name]:-} ]] || agg_on_exit "agg_stop $name 10"
     AGG_LOG[$name]=$log
