@@ -2,6 +2,8 @@
 
 #include "store/pg_store.hpp"
 
+#include <poll.h>
+
 #include <vector>
 
 namespace agg::store {
@@ -84,6 +86,16 @@ pg_result pg_connection::exec(const char* sql, std::initializer_list<const char*
   while (!error_.empty() && (error_.back() == '\n' || error_.back() == ' ')) error_.pop_back();
   if (error_.empty()) error_ = "PostgreSQL statement failed";
   return nullptr;
+}
+
+bool pg_connection::alive() noexcept {
+  // The goodbye (an error message) and the end of the stream may take one read each.
+  for (int i = 0; i < 3 && !broken(); ++i) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    if (!PQconsumeInput(conn_)) break;
+  }
+  return !broken();
 }
 
 void pg_connection::rollback() noexcept {

@@ -48,6 +48,10 @@ class pg_connection {
   void rollback() noexcept;
 
   bool broken() const noexcept { return PQstatus(conn_) != CONNECTION_OK; }
+  // !broken(), after reading what an idle connection has been sent meanwhile, without
+  // waiting: a server that shut down or restarted has said goodbye and closed the socket, and
+  // only a read shows it. Between statements only (outside one, nothing else is expected).
+  bool alive() noexcept;
   const std::string& error() const noexcept { return error_; }
   PGconn* native() const noexcept { return conn_; }
 
