@@ -44,6 +44,9 @@ class pg_connection {
   bool run(const char* sql, std::initializer_list<const char*> params = {}) {
     return exec(sql, params) != nullptr;
   }
+  // exec() inside the open transaction, then COMMIT, in one round trip (libpq's pipeline
+  // mode): the statement's result when both succeeded, else null with the reason in error().
+  pg_result exec_and_commit(const char* sql, std::initializer_list<const char*> params);
   // Rolls back an open transaction, if any (after a failed statement).
   void rollback() noexcept;
 

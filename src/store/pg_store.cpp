@@ -74,22 +74,24 @@ COMMENT ON TABLE agg_topics IS 'Event Aggregator: stored events per topic, chang
 //    of a stored key against the stored row, as with SQLite.
 //  - New events are numbered last_seq + 1, ... in group order; topic counts and counters
 //    change with them; NOTIFY as before (only when something new became visible).
-// Returns the counter row's last_seq after this commit, and per event in group order its seq
-// and status ('a' accepted, 'd' duplicate, 'c' conflict).
+// Returns the counter row's last_seq after this commit, per event in group order its seq and
+// status ('a' accepted, 'd' duplicate, 'c' conflict), and how long it waited for the lock.
 // Nodes of schema version 1 run the same steps from the client under the same lock, so a
 // node of either build may share the database while the cluster is upgraded.
 constexpr const char* commit_function = R"sql(
 CREATE OR REPLACE FUNCTION agg_commit_group(
     p_topics text[], p_ids text[], p_firsts int[], p_hashes bigint[], p_timestamps text[],
     p_sources text[], p_payloads text[], p_received_at text,
-    OUT last_seq_after bigint, OUT seqs bigint[], OUT statuses text)
+    OUT last_seq_after bigint, OUT seqs bigint[], OUT statuses text, OUT waited_us bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
+  v_start timestamptz := clock_timestamp();
   v_last bigint;
   v_new bigint;
   v_conflicts bigint;
 BEGIN
   SELECT c.last_seq INTO STRICT v_last FROM agg_counters c WHERE c.id = 1 FOR UPDATE;
+  waited_us := (extract(epoch FROM clock_timestamp() - v_start) * 1000000)::bigint;
   WITH r AS (
     SELECT u.ord, u.topic, u.event_id, u.first, u.hash, u.ts, u.src, u.payload,
            e.seq AS old_seq, e.content_hash AS old_hash
@@ -128,10 +130,23 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION agg_commit_group IS 'Event Aggregator: one group commit of a node (dedup, seq, counters) in one statement, so the counter row is locked for no client round trip';
+CREATE OR REPLACE FUNCTION agg_take_turn(OUT waited_us bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_start timestamptz := clock_timestamp();
+BEGIN
+  PERFORM 1 FROM agg_counters WHERE id = 1 FOR UPDATE;
+  waited_us := (extract(epoch FROM clock_timestamp() - v_start) * 1000000)::bigint;
+END
+$fn$;
+COMMENT ON FUNCTION agg_take_turn IS 'Event Aggregator: locks the counter row in an open transaction (a node waiting for its turn while it gathers its group)';
 )sql";
 constexpr const char* commit_sql =
-    "SELECT last_seq_after, seqs, statuses FROM agg_commit_group($1::text[], $2::text[], "
-    "$3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8)";
+    "SELECT last_seq_after, seqs, statuses, waited_us FROM agg_commit_group($1::text[], "
+    "$2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8)";
+// A wait for the counter lock at least this long means another node was committing (its
+// commit flush alone takes longer); while that is so, this node takes its turn first and
+// gathers its group while it waits (see take_turn()).
+constexpr std::int64_t contended_wait_us = 200;
 // One statement, so counters and topics come from one snapshot.
 constexpr const char* stats_sql =
     "SELECT c.received, c.unique_processed, c.duplicate_dropped, c.conflicts, "
@@ -227,12 +242,32 @@ void pg_store::create_schema() {
   must(writer_->run("COMMIT"));
 }
 
+bool pg_store::take_turn() {
+  if (!contended_ || !writable() || !writer_ || !writer_->alive()) return false;
+  // The lock is held from here to the commit: the caller gathers its group meanwhile, which
+  // costs microseconds (idle_in_transaction_session_timeout is 5 s).
+  auto r = writer_->exec("BEGIN; SELECT waited_us FROM agg_take_turn()");
+  if (!r || PQntuples(r.get()) != 1) {
+    // Nothing was written: commit() goes the one-statement way (and finds a lost connection).
+    writer_->rollback();
+    contended_ = false;
+    return false;
+  }
+  contended_ = int_at(r.get(), 0, 0) >= contended_wait_us;
+  turn_held_ = true;
+  return true;
+}
+
 boost::system::error_code pg_store::commit(std::span<const batch_entry> group) {
-  if (!writable()) return make_error_code(errc::unavailable);
+  const bool in_turn = std::exchange(turn_held_, false);
+  if (!writable()) {
+    if (in_turn) writer_->rollback();
+    return make_error_code(errc::unavailable);
+  }
   // A connection found dead before the statement is sent (the usual case after the server
   // restarted while this node was idle: its goodbye is waiting on the socket) is made again;
   // nothing was sent on it, so nothing changed.
-  if (!writer_ || !writer_->alive()) {
+  if (!in_turn && (!writer_ || !writer_->alive())) {
     std::string error;
     writer_ = pg_connection::connect(uri_, {}, error);
     if (!writer_) {
@@ -241,22 +276,24 @@ boost::system::error_code pg_store::commit(std::span<const batch_entry> group) {
     }
   }
   std::int64_t last_seq = 0;
-  const auto ec = write_group(group, last_seq);
+  const auto ec = write_group(group, in_turn, last_seq);
   if (!ec) {
     commits_.fetch_add(1, std::memory_order_relaxed);
     announce(last_seq);
     return {};
   }
-  // The statement was sent. A failed statement rolled its own transaction back, but with the
+  // The statement was sent. A failed statement rolled its transaction back, but with the
   // connection lost before the answer the outcome is unknown: the group may have committed.
   // Either way the requests get 503 unavailable and are not tried again here; publishers
   // retry, and the unique key makes a committed copy a duplicate then.
+  writer_->rollback();  // a failed turn's transaction is still open
+  contended_ = false;
   mark_down((writer_->broken() ? "lost the connection to PostgreSQL: " : "commit failed: ") +
             writer_->error());
   return ec;
 }
 
-boost::system::error_code pg_store::write_group(std::span<const batch_entry> group,
+boost::system::error_code pg_store::write_group(std::span<const batch_entry> group, bool in_turn,
                                                 std::int64_t& last_seq) {
   // The group in arrays, one element per event in group order, with the position of the
   // first copy of each key (the function judges later copies against it).
@@ -281,12 +318,17 @@ boost::system::error_code pg_store::write_group(std::span<const batch_entry> gro
     *s += '}';
   if (n == 0) {
     last_seq = 0;
+    if (in_turn) writer_->rollback();
     return {};
   }
   const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
-  auto r = writer_->exec(
-      commit_sql, {topics_.c_str(), ids_.c_str(), positions_.c_str(), hashes_.c_str(),
-                   timestamps_.c_str(), sources_.c_str(), payloads_.c_str(), received_at.c_str()});
+  const std::initializer_list<const char*> params = {
+      topics_.c_str(),     ids_.c_str(),     positions_.c_str(), hashes_.c_str(),
+      timestamps_.c_str(), sources_.c_str(), payloads_.c_str(),  received_at.c_str()};
+  // In its turn the lock is held already: the function's FOR UPDATE takes no time, and COMMIT
+  // goes with it in the same round trip.
+  auto r =
+      in_turn ? writer_->exec_and_commit(commit_sql, params) : writer_->exec(commit_sql, params);
   // An answer counts only once the statement's transaction is over: PQexecParams returns
   // after ReadyForQuery, which the server sends after the commit (synchronous_commit on).
   if (!r || PQntuples(r.get()) != 1 || PQtransactionStatus(writer_->native()) != PQTRANS_IDLE)
@@ -311,6 +353,7 @@ boost::system::error_code pg_store::write_group(std::span<const batch_entry> gro
     }
   }
   last_seq = int_at(res, 0, 0);
+  if (!in_turn) contended_ = int_at(res, 0, 3) >= contended_wait_us;
   return {};
 }
 

@@ -54,6 +54,12 @@ class pg_store final : public event_store {
   ~pg_store() override;
 
   boost::system::error_code commit(std::span<const batch_entry> group) override;
+  // While other nodes are committing too (this node's last wait for the counter lock was
+  // long): opens the transaction and waits for the lock here, so the group the consumer
+  // closes next includes what arrived during the wait. With k nodes busy, a commit waits
+  // for k - 1 others; a group closed before that wait would leave every request arriving
+  // meanwhile for the commit after it.
+  bool take_turn() override;
   void read_page(page_query q, page_handler done) override;
   void read_last_seq(last_seq_handler done) override;
   void count_rejected(std::uint64_t invalid, std::uint64_t overloaded) noexcept override;
@@ -75,8 +81,10 @@ class pg_store final : public event_store {
   pg_store(std::string uri, settings s);
   void create_schema();
   // The group's commit: one call of agg_commit_group, which sets every result; `last_seq` is
-  // the counter row's after it (0 for an empty group).
-  boost::system::error_code write_group(std::span<const batch_entry> group, std::int64_t& last_seq);
+  // the counter row's after it (0 for an empty group). `in_turn`: take_turn() opened the
+  // transaction and holds the lock, and COMMIT follows the call.
+  boost::system::error_code write_group(std::span<const batch_entry> group, bool in_turn,
+                                        std::int64_t& last_seq);
   // Tells the listeners about every seq up to `last` not told yet (any thread).
   void announce(std::int64_t last);
   void monitor_loop();
@@ -94,6 +102,8 @@ class pg_store final : public event_store {
   // reuse their buffers).
   std::unordered_map<std::string, std::size_t> firsts_;
   std::string key_, topics_, ids_, positions_, hashes_, timestamps_, sources_, payloads_;
+  bool contended_ = false;  // the last wait for the lock was long: take turns first
+  bool turn_held_ = false;  // take_turn() holds the lock for the next commit()
 
   // Own commits are announced on the writer thread, other nodes' on the monitor thread.
   std::mutex notice_mu_;
