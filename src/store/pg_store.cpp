@@ -75,23 +75,24 @@ COMMENT ON TABLE agg_topics IS 'Event Aggregator: stored events per topic, chang
 //  - New events are numbered last_seq + 1, ... in group order; topic counts and counters
 //    change with them; NOTIFY as before (only when something new became visible).
 // Returns the counter row's last_seq after this commit, per event in group order its seq and
-// status ('a' accepted, 'd' duplicate, 'c' conflict), and how long it waited for the lock.
+// status ('a' accepted, 'd' duplicate, 'c' conflict), and whether another transaction held
+// the lock when it asked (SKIP LOCKED tells without a clock: see take_turn()).
 // Nodes of schema version 1 run the same steps from the client under the same lock, so a
 // node of either build may share the database while the cluster is upgraded.
 constexpr const char* commit_function = R"sql(
 CREATE OR REPLACE FUNCTION agg_commit_group(
     p_topics text[], p_ids text[], p_firsts int[], p_hashes bigint[], p_timestamps text[],
     p_sources text[], p_payloads text[], p_received_at text,
-    OUT last_seq_after bigint, OUT seqs bigint[], OUT statuses text, OUT waited_us bigint)
+    OUT last_seq_after bigint, OUT seqs bigint[], OUT statuses text, OUT contended boolean)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  v_start timestamptz := clock_timestamp();
   v_last bigint;
   v_new bigint;
   v_conflicts bigint;
 BEGIN
+  PERFORM 1 FROM agg_counters c WHERE c.id = 1 FOR UPDATE SKIP LOCKED;
+  contended := NOT FOUND;
   SELECT c.last_seq INTO STRICT v_last FROM agg_counters c WHERE c.id = 1 FOR UPDATE;
-  waited_us := (extract(epoch FROM clock_timestamp() - v_start) * 1000000)::bigint;
   WITH r AS (
     SELECT u.ord, u.topic, u.event_id, u.first, u.hash, u.ts, u.src, u.payload,
            e.seq AS old_seq, e.content_hash AS old_hash
@@ -130,23 +131,20 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION agg_commit_group IS 'Event Aggregator: one group commit of a node (dedup, seq, counters) in one statement, so the counter row is locked for no client round trip';
-CREATE OR REPLACE FUNCTION agg_take_turn(OUT waited_us bigint) LANGUAGE plpgsql AS $fn$
-DECLARE
-  v_start timestamptz := clock_timestamp();
+CREATE OR REPLACE FUNCTION agg_take_turn(OUT contended boolean) LANGUAGE plpgsql AS $fn$
 BEGIN
-  PERFORM 1 FROM agg_counters WHERE id = 1 FOR UPDATE;
-  waited_us := (extract(epoch FROM clock_timestamp() - v_start) * 1000000)::bigint;
+  PERFORM 1 FROM agg_counters WHERE id = 1 FOR UPDATE SKIP LOCKED;
+  contended := NOT FOUND;
+  IF contended THEN
+    PERFORM 1 FROM agg_counters WHERE id = 1 FOR UPDATE;
+  END IF;
 END
 $fn$;
 COMMENT ON FUNCTION agg_take_turn IS 'Event Aggregator: locks the counter row in an open transaction (a node waiting for its turn while it gathers its group)';
 )sql";
 constexpr const char* commit_sql =
-    "SELECT last_seq_after, seqs, statuses, waited_us FROM agg_commit_group($1::text[], "
+    "SELECT last_seq_after, seqs, statuses, contended FROM agg_commit_group($1::text[], "
     "$2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8)";
-// A wait for the counter lock at least this long means another node was committing (its
-// commit flush alone takes longer); while that is so, this node takes its turn first and
-// gathers its group while it waits (see take_turn()).
-constexpr std::int64_t contended_wait_us = 200;
 // One statement, so counters and topics come from one snapshot.
 constexpr const char* stats_sql =
     "SELECT c.received, c.unique_processed, c.duplicate_dropped, c.conflicts, "
@@ -246,14 +244,14 @@ bool pg_store::take_turn() {
   if (!contended_ || !writable() || !writer_ || !writer_->alive()) return false;
   // The lock is held from here to the commit: the caller gathers its group meanwhile, which
   // costs microseconds (idle_in_transaction_session_timeout is 5 s).
-  auto r = writer_->exec("BEGIN; SELECT waited_us FROM agg_take_turn()");
+  auto r = writer_->exec("BEGIN; SELECT contended FROM agg_take_turn()");
   if (!r || PQntuples(r.get()) != 1) {
     // Nothing was written: commit() goes the one-statement way (and finds a lost connection).
     writer_->rollback();
     contended_ = false;
     return false;
   }
-  contended_ = int_at(r.get(), 0, 0) >= contended_wait_us;
+  contended_ = PQgetvalue(r.get(), 0, 0)[0] == 't';
   turn_held_ = true;
   return true;
 }
@@ -353,7 +351,7 @@ boost::system::error_code pg_store::write_group(std::span<const batch_entry> gro
     }
   }
   last_seq = int_at(res, 0, 0);
-  if (!in_turn) contended_ = int_at(res, 0, 3) >= contended_wait_us;
+  if (!in_turn) contended_ = PQgetvalue(res, 0, 3)[0] == 't';
   return {};
 }
 

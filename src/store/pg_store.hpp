@@ -54,10 +54,10 @@ class pg_store final : public event_store {
   ~pg_store() override;
 
   boost::system::error_code commit(std::span<const batch_entry> group) override;
-  // While other nodes are committing too (this node's last wait for the counter lock was
-  // long): opens the transaction and waits for the lock here, so the group the consumer
-  // closes next includes what arrived during the wait. With k nodes busy, a commit waits
-  // for k - 1 others; a group closed before that wait would leave every request arriving
+  // While other nodes are committing too (another transaction held the counter lock when
+  // this node last asked for it): opens the transaction and waits for the lock here, so the group
+  // the consumer closes next includes what arrived during the wait. With k nodes busy, a commit
+  // waits for k - 1 others; a group closed before that wait would leave every request arriving
   // meanwhile for the commit after it.
   bool take_turn() override;
   void read_page(page_query q, page_handler done) override;
@@ -102,7 +102,7 @@ class pg_store final : public event_store {
   // reuse their buffers).
   std::unordered_map<std::string, std::size_t> firsts_;
   std::string key_, topics_, ids_, positions_, hashes_, timestamps_, sources_, payloads_;
-  bool contended_ = false;  // the last wait for the lock was long: take turns first
+  bool contended_ = false;  // the lock was held by another when last asked: take turns first
   bool turn_held_ = false;  // take_turn() holds the lock for the next commit()
 
   // Own commits are announced on the writer thread, other nodes' on the monitor thread.
