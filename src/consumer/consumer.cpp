@@ -113,6 +113,9 @@ void consumer::flush() {
   lingering_ = false;
   ++linger_generation_;
   if (batch_.empty()) return;
+  // A shared store may wait for this node's turn (other nodes committing): the requests that
+  // arrived meanwhile join this group.
+  if (store_.take_turn()) collect();
   std::vector<std::shared_ptr<publish_job>> jobs;
   jobs.swap(batch_);
   batch_events_ = 0;

@@ -85,6 +85,11 @@ class event_store {
   virtual ~event_store() = default;
 
   virtual boost::system::error_code commit(std::span<const batch_entry> group) = 0;
+  // Called by the writer thread when it has requests waiting, just before it closes the next
+  // group: a store shared by several nodes may wait here for this node's turn to commit, so
+  // that what arrives meanwhile joins the group instead of waiting for the commit after it.
+  // True when it took the turn; the next commit() then uses it. Default: no turn to take.
+  virtual bool take_turn() { return false; }
 
   // Reads a page on the store's own threads and calls `done` there (never inline).
   virtual void read_page(page_query q, page_handler done) = 0;

@@ -2,9 +2,19 @@
 
 #include "store/pg_store.hpp"
 
+#include <poll.h>
+
 #include <vector>
 
 namespace agg::store {
+namespace {
+
+// libpq's messages end in a newline.
+void trim_end(std::string& s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+}
+
+}  // namespace
 
 bool is_postgres_uri(std::string_view db) noexcept {
   return db.starts_with("postgresql://") || db.starts_with("postgres://");
@@ -55,7 +65,7 @@ std::unique_ptr<pg_connection> pg_connection::connect(const std::string& uri, li
   std::unique_ptr<pg_connection> conn(new pg_connection(c));
   if (PQstatus(c) != CONNECTION_OK) {
     error = PQerrorMessage(c);
-    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    trim_end(error);
     return nullptr;
   }
   const std::string setup =
@@ -81,9 +91,64 @@ pg_result pg_connection::exec(const char* sql, std::initializer_list<const char*
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
   error_ = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_);
   if (error_.empty()) error_ = PQerrorMessage(conn_);
-  while (!error_.empty() && (error_.back() == '\n' || error_.back() == ' ')) error_.pop_back();
+  trim_end(error_);
   if (error_.empty()) error_ = "PostgreSQL statement failed";
   return nullptr;
+}
+
+pg_result pg_connection::exec_and_commit(const char* sql,
+                                         std::initializer_list<const char*> params) {
+  auto fail = [this](const char* why) {
+    error_ = why;
+    const std::string libpq = PQerrorMessage(conn_);
+    if (!libpq.empty()) error_ += ": " + libpq;
+    trim_end(error_);
+    return nullptr;
+  };
+  if (!PQenterPipelineMode(conn_)) return fail("cannot enter pipeline mode");
+  if (!PQsendQueryParams(conn_, sql, static_cast<int>(params.size()), nullptr, params.begin(),
+                         nullptr, nullptr, 0) ||
+      !PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) ||
+      !PQpipelineSync(conn_)) {
+    PQexitPipelineMode(conn_);
+    return fail("cannot send");
+  }
+  // The answers, in order: the statement's result, a null; COMMIT's, a null; the sync. A
+  // failed statement makes COMMIT's PGRES_PIPELINE_ABORTED. A lost connection ends it early.
+  pg_result first;
+  bool committed = false;
+  std::string why;
+  for (int answers = 0; !broken();) {
+    pg_result r(PQgetResult(conn_));
+    if (!r) continue;
+    const auto status = PQresultStatus(r.get());
+    if (status == PGRES_PIPELINE_SYNC) break;
+    if (status == PGRES_FATAL_ERROR && why.empty()) why = PQresultErrorMessage(r.get());
+    if (answers++ == 0) {
+      if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) first = std::move(r);
+    } else {
+      // A transaction that failed underneath "commits" as ROLLBACK.
+      committed = status == PGRES_COMMAND_OK && std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+    }
+  }
+  if (broken()) return fail("lost the connection");
+  PQexitPipelineMode(conn_);
+  if (!first || !committed) {
+    error_ = why.empty() ? "PostgreSQL statement failed" : why;
+    trim_end(error_);
+    return nullptr;
+  }
+  return first;
+}
+
+bool pg_connection::alive() noexcept {
+  // The goodbye (an error message) and the end of the stream may take one read each.
+  for (int i = 0; i < 3 && !broken(); ++i) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    if (!PQconsumeInput(conn_)) break;
+  }
+  return !broken();
 }
 
 void pg_connection::rollback() noexcept {

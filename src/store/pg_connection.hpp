@@ -44,10 +44,17 @@ class pg_connection {
   bool run(const char* sql, std::initializer_list<const char*> params = {}) {
     return exec(sql, params) != nullptr;
   }
+  // exec() inside the open transaction, then COMMIT, in one round trip (libpq's pipeline
+  // mode): the statement's result when both succeeded, else null with the reason in error().
+  pg_result exec_and_commit(const char* sql, std::initializer_list<const char*> params);
   // Rolls back an open transaction, if any (after a failed statement).
   void rollback() noexcept;
 
   bool broken() const noexcept { return PQstatus(conn_) != CONNECTION_OK; }
+  // !broken(), after reading what an idle connection has been sent meanwhile, without
+  // waiting: a server that shut down or restarted has said goodbye and closed the socket, and
+  // only a read shows it. Between statements only (outside one, nothing else is expected).
+  bool alive() noexcept;
   const std::string& error() const noexcept { return error_; }
   PGconn* native() const noexcept { return conn_; }
 

@@ -20,14 +20,15 @@ namespace {
 // Key of the advisory lock that serialises schema creation ("AGG1", as SQLite's application_id).
 constexpr const char* schema_lock = "SELECT pg_advisory_xact_lock(1095190321)";
 constexpr const char* application = "event-aggregator";
-constexpr const char* schema_version = "1";
+// 2 added agg_commit_group (the tables are those of 1): see commit_function.
+constexpr const char* schema_version = "2";
 
 // Names carry the agg_ prefix so the tables can share a database (and its public schema) with
 // other applications; agg_meta tells our tables from foreign ones of the same names.
 constexpr const char* schema = R"sql(
 CREATE TABLE agg_meta(key text PRIMARY KEY, value text NOT NULL);
 COMMENT ON TABLE agg_meta IS 'Event Aggregator: application and schema_version of these agg_ tables; nodes refuse a database whose agg_ tables lack it';
-INSERT INTO agg_meta VALUES ('application', 'event-aggregator'), ('schema_version', '1');
+INSERT INTO agg_meta VALUES ('application', 'event-aggregator'), ('schema_version', '2');
 CREATE TABLE agg_events(
   seq          bigint PRIMARY KEY,
   topic        text NOT NULL,
@@ -59,30 +60,91 @@ CREATE TABLE agg_topics(topic text PRIMARY KEY, count bigint NOT NULL);
 COMMENT ON TABLE agg_topics IS 'Event Aggregator: stored events per topic, changed with the events';
 )sql";
 
-// The stored copies of a group's keys (a key repeated in the group repeats its row: harmless,
-// and cheaper than DISTINCT over thousands of keys).
-constexpr const char* lookup_sql =
-    "SELECT k.topic, k.event_id, e.seq, e.content_hash "
-    "FROM unnest($1::text[], $2::text[]) AS k(topic, event_id) "
-    "JOIN agg_events e ON e.topic = k.topic AND e.event_id = k.event_id";
-// A group with new events: the events, the topic counts and the counters in one statement
-// (one round trip under the lock), and the notice every node's monitor gets at COMMIT: its
-// subscribers may read up to the new last seq.
-constexpr const char* write_sql =
-    "WITH e AS (INSERT INTO agg_events(seq, topic, event_id, timestamp, source, payload, "
-    "received_at, content_hash) SELECT s, t, i, ts, src, p, $7, h FROM unnest($1::bigint[], "
-    "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::bigint[]) "
-    "AS u(s, t, i, ts, src, p, h)), "
-    "c AS (INSERT INTO agg_topics(topic, count) SELECT * FROM unnest($9::text[], $10::bigint[]) "
-    "ON CONFLICT (topic) DO UPDATE SET count = agg_topics.count + excluded.count) "
-    "UPDATE agg_counters SET last_seq = $11::bigint, received = received + $12, "
-    "unique_processed = unique_processed + $13, duplicate_dropped = duplicate_dropped + $14, "
-    "conflicts = conflicts + $15 WHERE id = 1 RETURNING pg_notify('agg_commit', $11::bigint::text)";
-// A group of duplicates only.
-constexpr const char* counters_sql =
-    "UPDATE agg_counters SET last_seq = $1, received = received + $2, "
-    "unique_processed = unique_processed + $3, duplicate_dropped = duplicate_dropped + $4, "
-    "conflicts = conflicts + $5 WHERE id = 1";
+// A group's whole commit in one statement, so it costs one round trip, run in autocommit: the
+// statement's own transaction commits before the answer comes back. The counter-row lock is
+// held for the server-side work and the commit flush only; when the client drove the
+// transaction (BEGIN + lock, lookup, write, COMMIT) it was held across four round trips, and
+// every other node's commit queued behind them (issue 12: 2 and 3 nodes slower than 1).
+//  - The lock is taken by a statement of its own: the next statement gets a fresh snapshot
+//    (READ COMMITTED), which sees every commit made before the lock was granted, so the
+//    lookup of the group's keys is authoritative.
+//  - p_firsts[i] is the 1-based position of the first copy of event i's key in the group (i
+//    itself for a first copy), found by the node: the first copy of a key not stored yet is
+//    accepted; a later copy is a duplicate or conflict against it by content hash, and a copy
+//    of a stored key against the stored row, as with SQLite.
+//  - New events are numbered last_seq + 1, ... in group order; topic counts and counters
+//    change with them; NOTIFY as before (only when something new became visible).
+// Returns the counter row's last_seq after this commit, per event in group order its seq and
+// status ('a' accepted, 'd' duplicate, 'c' conflict), and whether another transaction held
+// the lock when it asked (SKIP LOCKED tells without a clock: see take_turn()).
+// Nodes of schema version 1 run the same steps from the client under the same lock, so a
+// node of either build may share the database while the cluster is upgraded.
+constexpr const char* commit_function = R"sql(
+CREATE OR REPLACE FUNCTION agg_commit_group(
+    p_topics text[], p_ids text[], p_firsts int[], p_hashes bigint[], p_timestamps text[],
+    p_sources text[], p_payloads text[], p_received_at text,
+    OUT last_seq_after bigint, OUT seqs bigint[], OUT statuses text, OUT contended boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_last bigint;
+  v_new bigint;
+  v_conflicts bigint;
+BEGIN
+  PERFORM 1 FROM agg_counters c WHERE c.id = 1 FOR UPDATE SKIP LOCKED;
+  contended := NOT FOUND;
+  SELECT c.last_seq INTO STRICT v_last FROM agg_counters c WHERE c.id = 1 FOR UPDATE;
+  WITH r AS (
+    SELECT u.ord, u.topic, u.event_id, u.first, u.hash, u.ts, u.src, u.payload,
+           e.seq AS old_seq, e.content_hash AS old_hash
+    FROM unnest(p_topics, p_ids, p_firsts, p_hashes, p_timestamps, p_sources, p_payloads)
+         WITH ORDINALITY AS u(topic, event_id, first, hash, ts, src, payload, ord)
+    LEFT JOIN agg_events e ON e.topic = u.topic AND e.event_id = u.event_id),
+  fresh AS (
+    SELECT r.ord, r.topic, r.event_id, r.hash, r.ts, r.src, r.payload,
+           v_last + row_number() OVER (ORDER BY r.ord) AS seq
+    FROM r WHERE r.old_seq IS NULL AND r.first = r.ord),
+  ins AS (
+    INSERT INTO agg_events(seq, topic, event_id, timestamp, source, payload, received_at,
+                           content_hash)
+    SELECT f.seq, f.topic, f.event_id, f.ts, f.src, f.payload, p_received_at, f.hash
+    FROM fresh f),
+  counted AS (
+    INSERT INTO agg_topics(topic, count) SELECT f.topic, count(*) FROM fresh f GROUP BY f.topic
+    ON CONFLICT (topic) DO UPDATE SET count = agg_topics.count + excluded.count),
+  res AS (
+    SELECT r.ord, coalesce(r.old_seq, f.seq) AS seq,
+           CASE WHEN r.old_seq IS NULL AND r.ord = r.first THEN 'a'
+                WHEN r.hash = coalesce(r.old_hash, f.hash) THEN 'd' ELSE 'c' END AS status
+    FROM r LEFT JOIN fresh f ON r.old_seq IS NULL AND f.ord = r.first)
+  SELECT array_agg(res.seq ORDER BY res.ord), string_agg(res.status, '' ORDER BY res.ord),
+         count(*) FILTER (WHERE res.status = 'a'), count(*) FILTER (WHERE res.status = 'c')
+  INTO seqs, statuses, v_new, v_conflicts FROM res;
+  last_seq_after := v_last + v_new;
+  UPDATE agg_counters SET last_seq = last_seq_after,
+         received = received + cardinality(p_topics), unique_processed = unique_processed + v_new,
+         duplicate_dropped = duplicate_dropped + cardinality(p_topics) - v_new,
+         conflicts = conflicts + v_conflicts
+   WHERE id = 1;
+  IF v_new > 0 THEN
+    PERFORM pg_notify('agg_commit', last_seq_after::text);
+  END IF;
+END
+$fn$;
+COMMENT ON FUNCTION agg_commit_group IS 'Event Aggregator: one group commit of a node (dedup, seq, counters) in one statement, so the counter row is locked for no client round trip';
+CREATE OR REPLACE FUNCTION agg_take_turn(OUT contended boolean) LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM 1 FROM agg_counters WHERE id = 1 FOR UPDATE SKIP LOCKED;
+  contended := NOT FOUND;
+  IF contended THEN
+    PERFORM 1 FROM agg_counters WHERE id = 1 FOR UPDATE;
+  END IF;
+END
+$fn$;
+COMMENT ON FUNCTION agg_take_turn IS 'Event Aggregator: locks the counter row in an open transaction (a node waiting for its turn while it gathers its group)';
+)sql";
+constexpr const char* commit_sql =
+    "SELECT last_seq_after, seqs, statuses, contended FROM agg_commit_group($1::text[], "
+    "$2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8)";
 // One statement, so counters and topics come from one snapshot.
 constexpr const char* stats_sql =
     "SELECT c.received, c.unique_processed, c.duplicate_dropped, c.conflicts, "
@@ -157,148 +219,139 @@ void pg_store::create_schema() {
     if (kv["application"] != application)
       throw std::runtime_error(where + " has a table agg_meta of another application (" +
                                kv["application"] + "); refusing to touch it");
-    if (kv["schema_version"] != schema_version)
+    if (kv["schema_version"] == "1") {
+      // Version 1 has the same tables: adding the function is the whole migration. Done under
+      // the advisory lock, so nodes starting together migrate once; nodes of the old build
+      // already running keep committing their way (see commit_function).
+      must(writer_->run(commit_function));
+      must(writer_->run("UPDATE agg_meta SET value = '2' WHERE key = 'schema_version'"));
+    } else if (kv["schema_version"] != schema_version) {
       throw std::runtime_error(where + " has schema version " + kv["schema_version"] +
                                ", this build reads version " + schema_version);
+    }
   } else if (has_tables) {
     throw std::runtime_error(where +
                              " has agg_ tables without agg_meta: they belong to another "
                              "application; refusing to touch them");
   } else {
     must(writer_->run(schema));
+    must(writer_->run(commit_function));
   }
   must(writer_->run("COMMIT"));
 }
 
-boost::system::error_code pg_store::commit(std::span<const batch_entry> group) {
-  if (!writable()) return make_error_code(errc::unavailable);
-  for (int attempt = 0;; ++attempt) {
-    if (!writer_ || writer_->broken()) {
-      std::string error;
-      writer_ = pg_connection::connect(uri_, {}, error);
-      if (!writer_) {
-        mark_down("PostgreSQL unreachable: " + error);
-        return make_error_code(errc::unavailable);
-      }
-    }
-    bool committing = false;
-    std::int64_t last_seq = 0;
-    const auto ec = write_group(group, committing, last_seq);
-    if (!ec) {
-      commits_.fetch_add(1, std::memory_order_relaxed);
-      announce(last_seq);
-      return {};
-    }
-    // A connection lost before COMMIT was sent changed nothing: one more try on a new one
-    // (the usual case after the server restarted while this node was idle).
-    if (writer_->broken() && !committing && attempt == 0) continue;
-    mark_down((writer_->broken() ? "lost the connection to PostgreSQL: " : "commit failed: ") +
-              writer_->error());
-    return ec;
+bool pg_store::take_turn() {
+  if (!contended_ || !writable() || !writer_ || !writer_->alive()) return false;
+  // The lock is held from here to the commit: the caller gathers its group meanwhile, which
+  // costs microseconds (idle_in_transaction_session_timeout is 5 s).
+  auto r = writer_->exec("BEGIN; SELECT contended FROM agg_take_turn()");
+  if (!r || PQntuples(r.get()) != 1) {
+    // Nothing was written: commit() goes the one-statement way (and finds a lost connection).
+    writer_->rollback();
+    contended_ = false;
+    return false;
   }
+  contended_ = PQgetvalue(r.get(), 0, 0)[0] == 't';
+  turn_held_ = true;
+  return true;
 }
 
-boost::system::error_code pg_store::write_group(std::span<const batch_entry> group,
-                                                bool& committing, std::int64_t& last_seq) {
-  auto& db = *writer_;
-  auto failed = [&] {
-    db.rollback();
+boost::system::error_code pg_store::commit(std::span<const batch_entry> group) {
+  const bool in_turn = std::exchange(turn_held_, false);
+  if (!writable()) {
+    if (in_turn) writer_->rollback();
     return make_error_code(errc::unavailable);
-  };
-  // The turn of this commit across all nodes: held until COMMIT. (One round trip: every
-  // statement here runs while all nodes wait for the lock.)
-  auto locked = db.exec("BEGIN; SELECT last_seq FROM agg_counters WHERE id = 1 FOR UPDATE");
-  if (!locked || PQntuples(locked.get()) != 1) return failed();
-  std::int64_t next = int_at(locked.get(), 0, 0);
+  }
+  // A connection found dead before the statement is sent (the usual case after the server
+  // restarted while this node was idle: its goodbye is waiting on the socket) is made again;
+  // nothing was sent on it, so nothing changed.
+  if (!in_turn && (!writer_ || !writer_->alive())) {
+    std::string error;
+    writer_ = pg_connection::connect(uri_, {}, error);
+    if (!writer_) {
+      mark_down("PostgreSQL unreachable: " + error);
+      return make_error_code(errc::unavailable);
+    }
+  }
+  std::int64_t last_seq = 0;
+  const auto ec = write_group(group, in_turn, last_seq);
+  if (!ec) {
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    announce(last_seq);
+    return {};
+  }
+  // The statement was sent. A failed statement rolled its transaction back, but with the
+  // connection lost before the answer the outcome is unknown: the group may have committed.
+  // Either way the requests get 503 unavailable and are not tried again here; publishers
+  // retry, and the unique key makes a committed copy a duplicate then.
+  writer_->rollback();  // a failed turn's transaction is still open
+  contended_ = false;
+  mark_down((writer_->broken() ? "lost the connection to PostgreSQL: " : "commit failed: ") +
+            writer_->error());
+  return ec;
+}
 
-  // Stored copies of the group's keys; authoritative while the counter row is locked.
-  topics_ = "{";
-  ids_ = "{";
+boost::system::error_code pg_store::write_group(std::span<const batch_entry> group, bool in_turn,
+                                                std::int64_t& last_seq) {
+  // The group in arrays, one element per event in group order, with the position of the
+  // first copy of each key (the function judges later copies against it).
+  firsts_.clear();
+  topics_ = ids_ = positions_ = hashes_ = timestamps_ = sources_ = payloads_ = "{";
+  std::size_t n = 0;
   for (const auto& entry : group)
     for (const event& e : entry.events) {
-      append_array_element(topics_, e.topic);
-      append_array_element(ids_, e.event_id);
-    }
-  topics_ += '}';
-  ids_ += '}';
-  auto found = db.exec(lookup_sql, {topics_.c_str(), ids_.c_str()});
-  if (!found) return failed();
-  copies_.clear();
-  for (int i = 0; i < PQntuples(found.get()); ++i) {
-    key_ = text_at(found.get(), i, 0);
-    key_ += '\0';
-    key_ += text_at(found.get(), i, 1);
-    copies_[key_] = {int_at(found.get(), i, 2),
-                     static_cast<std::uint64_t>(int_at(found.get(), i, 3))};
-  }
-
-  counters delta;
-  std::map<std::string, std::uint64_t, std::less<>> topic_delta;
-  seqs_ = topics_ = ids_ = timestamps_ = sources_ = payloads_ = hashes_ = "{";
-  for (const auto& entry : group) {
-    entry.results->resize(entry.events.size());
-    for (std::size_t i = 0; i < entry.events.size(); ++i) {
-      const event& e = entry.events[i];
-      event_result& r = (*entry.results)[i];
-      ++delta.received;
       key_.assign(e.topic);
       key_ += '\0';
       key_ += e.event_id;
-      if (const auto c = copies_.find(key_); c != copies_.end()) {
-        r.seq = c->second.seq;
-        r.status = c->second.content_hash == e.content_hash ? event_status::duplicate
-                                                            : event_status::conflict;
-        ++delta.duplicate_dropped;
-        if (r.status == event_status::conflict) ++delta.conflicts;
-        continue;
-      }
-      r.seq = ++next;
-      r.status = event_status::accepted;
-      copies_.emplace(key_, stored_copy{r.seq, e.content_hash});
-      ++delta.unique_processed;
-      append_array_element(seqs_, std::to_string(r.seq));
+      const auto first = firsts_.try_emplace(key_, ++n).first->second;
       append_array_element(topics_, e.topic);
       append_array_element(ids_, e.event_id);
+      append_array_element(positions_, std::to_string(first));
+      append_array_element(hashes_, std::to_string(static_cast<std::int64_t>(e.content_hash)));
       append_array_element(timestamps_, e.timestamp);
       append_array_element(sources_, e.source);
       append_array_element(payloads_, e.payload);
-      append_array_element(hashes_, std::to_string(static_cast<std::int64_t>(e.content_hash)));
-      auto t = topic_delta.find(e.topic);
-      if (t == topic_delta.end()) t = topic_delta.emplace(std::string(e.topic), 0).first;
-      ++t->second;
+    }
+  for (auto* s : {&topics_, &ids_, &positions_, &hashes_, &timestamps_, &sources_, &payloads_})
+    *s += '}';
+  if (n == 0) {
+    last_seq = 0;
+    if (in_turn) writer_->rollback();
+    return {};
+  }
+  const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
+  const std::initializer_list<const char*> params = {
+      topics_.c_str(),     ids_.c_str(),     positions_.c_str(), hashes_.c_str(),
+      timestamps_.c_str(), sources_.c_str(), payloads_.c_str(),  received_at.c_str()};
+  // In its turn the lock is held already: the function's FOR UPDATE takes no time, and COMMIT
+  // goes with it in the same round trip.
+  auto r =
+      in_turn ? writer_->exec_and_commit(commit_sql, params) : writer_->exec(commit_sql, params);
+  // An answer counts only once the statement's transaction is over: PQexecParams returns
+  // after ReadyForQuery, which the server sends after the commit (synchronous_commit on).
+  if (!r || PQntuples(r.get()) != 1 || PQtransactionStatus(writer_->native()) != PQTRANS_IDLE)
+    return make_error_code(errc::unavailable);
+  PGresult* res = r.get();
+  const char* seqs = PQgetvalue(res, 0, 1);  // "{5,6,5,...}": one seq per event
+  const std::string_view statuses(PQgetvalue(res, 0, 2),
+                                  static_cast<std::size_t>(PQgetlength(res, 0, 2)));
+  if (statuses.size() != n || *seqs != '{') return make_error_code(errc::unavailable);
+  ++seqs;
+  std::size_t i = 0;
+  for (const auto& entry : group) {
+    entry.results->resize(entry.events.size());
+    for (auto& out : *entry.results) {
+      char* end = nullptr;
+      out.seq = std::strtoll(seqs, &end, 10);
+      seqs = *end == ',' ? end + 1 : end;
+      const char s = statuses[i++];
+      out.status = s == 'a'   ? event_status::accepted
+                   : s == 'd' ? event_status::duplicate
+                              : event_status::conflict;
     }
   }
-  const std::string last = std::to_string(next);
-  const std::string received = std::to_string(delta.received);
-  const std::string unique = std::to_string(delta.unique_processed);
-  const std::string dropped = std::to_string(delta.duplicate_dropped);
-  const std::string conflicts = std::to_string(delta.conflicts);
-  if (delta.unique_processed > 0) {
-    for (auto* s : {&seqs_, &topics_, &ids_, &timestamps_, &sources_, &payloads_, &hashes_})
-      *s += '}';
-    const std::string received_at = format_utc_ms(std::chrono::system_clock::now());
-    std::string names = "{";
-    std::string counts = "{";
-    for (const auto& [topic, n] : topic_delta) {
-      append_array_element(names, topic);
-      append_array_element(counts, std::to_string(n));
-    }
-    names += '}';
-    counts += '}';
-    if (!db.run(write_sql, {seqs_.c_str(), topics_.c_str(), ids_.c_str(), timestamps_.c_str(),
-                            sources_.c_str(), payloads_.c_str(), received_at.c_str(),
-                            hashes_.c_str(), names.c_str(), counts.c_str(), last.c_str(),
-                            received.c_str(), unique.c_str(), dropped.c_str(), conflicts.c_str()}))
-      return failed();
-  } else if (!db.run(counters_sql, {last.c_str(), received.c_str(), unique.c_str(), dropped.c_str(),
-                                    conflicts.c_str()})) {
-    return failed();
-  }
-  committing = true;
-  auto done = db.exec("COMMIT");
-  // A transaction that failed underneath "commits" as ROLLBACK.
-  if (!done || std::string_view(PQcmdStatus(done.get())) != "COMMIT") return failed();
-  last_seq = next;
+  last_seq = int_at(res, 0, 0);
+  if (!in_turn) contended_ = PQgetvalue(res, 0, 3)[0] == 't';
   return {};
 }
 

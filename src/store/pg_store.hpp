@@ -25,10 +25,11 @@ class pg_connection;  // libpq stays out of this header: only the store library 
 bool is_postgres_uri(std::string_view db) noexcept;
 
 // The shared store: several nodes on one PostgreSQL database are one service.
-//  - Identity: UNIQUE(topic, event_id) in agg_events is the only judge. Every commit first
-//    locks the one counter row (SELECT ... FOR UPDATE), so commits of all nodes take turns:
-//    the lookup of a group's keys under that lock is authoritative, and no two batches can
-//    deadlock on keys.
+//  - Identity: UNIQUE(topic, event_id) in agg_events is the only judge. A group commit is one
+//    statement, a call of the server-side function agg_commit_group (one round trip, its own
+//    transaction), which first locks the one counter row (SELECT ... FOR UPDATE), so commits
+//    of all nodes take turns: the lookup of a group's keys under that lock is authoritative,
+//    and no two batches can deadlock on keys.
 //  - seq: the counter row holds the last seq; a commit numbers its new events last + 1,
 //    last + 2, ... in group order and stores the new last with them. The next commit can lock
 //    the row only after this one is visible, so seqs become visible in ascending order and
@@ -53,6 +54,12 @@ class pg_store final : public event_store {
   ~pg_store() override;
 
   boost::system::error_code commit(std::span<const batch_entry> group) override;
+  // While other nodes are committing too (another transaction held the counter lock when
+  // this node last asked for it): opens the transaction and waits for the lock here, so the group
+  // the consumer closes next includes what arrived during the wait. With k nodes busy, a commit
+  // waits for k - 1 others; a group closed before that wait would leave every request arriving
+  // meanwhile for the commit after it.
+  bool take_turn() override;
   void read_page(page_query q, page_handler done) override;
   void read_last_seq(last_seq_handler done) override;
   void count_rejected(std::uint64_t invalid, std::uint64_t overloaded) noexcept override;
@@ -71,16 +78,12 @@ class pg_store final : public event_store {
   void close() noexcept override;
 
  private:
-  struct stored_copy {
-    std::int64_t seq = 0;
-    std::uint64_t content_hash = 0;
-  };
-
   pg_store(std::string uri, settings s);
   void create_schema();
-  // One attempt at the group's transaction; `committing` tells whether COMMIT was sent (a
-  // failure before it changed nothing, so the group may be tried again).
-  boost::system::error_code write_group(std::span<const batch_entry> group, bool& committing,
+  // The group's commit: one call of agg_commit_group, which sets every result; `last_seq` is
+  // the counter row's after it (0 for an empty group). `in_turn`: take_turn() opened the
+  // transaction and holds the lock, and COMMIT follows the call.
+  boost::system::error_code write_group(std::span<const batch_entry> group, bool in_turn,
                                         std::int64_t& last_seq);
   // Tells the listeners about every seq up to `last` not told yet (any thread).
   void announce(std::int64_t last);
@@ -95,8 +98,12 @@ class pg_store final : public event_store {
 
   // Writer thread only.
   std::unique_ptr<pg_connection> writer_;
-  std::unordered_map<std::string, stored_copy> copies_;  // this group's keys -> stored copy
-  std::string key_, seqs_, topics_, ids_, timestamps_, sources_, payloads_, hashes_;
+  // This group's keys -> 1-based position of their first copy; the group's arrays (kept to
+  // reuse their buffers).
+  std::unordered_map<std::string, std::size_t> firsts_;
+  std::string key_, topics_, ids_, positions_, hashes_, timestamps_, sources_, payloads_;
+  bool contended_ = false;  // the lock was held by another when last asked: take turns first
+  bool turn_held_ = false;  // take_turn() holds the lock for the next commit()
 
   // Own commits are announced on the writer thread, other nodes' on the monitor thread.
   std::mutex notice_mu_;

@@ -2,6 +2,7 @@
 // commit notices that drive live subscriptions must cover other nodes' commits.
 #define BOOST_TEST_DYN_LINK
 #include "pg_support.hpp"
+#include "store_support.hpp"
 
 #include "store/pg_store.hpp"
 
@@ -15,22 +16,9 @@
 
 using namespace std::chrono_literals;
 namespace store = agg::store;
+using agg::test::request_events;
 
 namespace {
-
-// One request's events, keeping the strings the views point at.
-struct request_events {
-  std::vector<std::string> ids;
-  std::vector<agg::event> events;
-  std::vector<agg::event_result> results;
-
-  explicit request_events(std::vector<std::string> keys) : ids(std::move(keys)) {
-    for (const auto& id : ids)
-      events.push_back(
-          {"t", id, "2026-11-24T10:15:00Z", "s", "{}", std::hash<std::string>{}(id), 7});
-  }
-  store::batch_entry entry() { return {events, &results}; }
-};
 
 struct notices {
   std::mutex mu;
