@@ -560,46 +560,38 @@ count as their caller.
 ### The two ratio targets, and what would close them
 
 Both are budgets of CPU on 2 cores shared by the server and the load generator. This
-analysis was written from the quick run of 2698f81 (2026-12-02 01:59 UTC, before/after
-against d1b7874 in the same run) on a saturated machine: load average 10-12 on 2 cores
-throughout (other sessions compiling), so rates and latencies of every process, nginx
-included, are a fraction of a quiet run's (nginx: 21.9k req/s here, 49k on 2026-12-01,
-and wrk → nginx has p99 28.8 ms here); the CPU µs per event are the comparable figures.
+analysis was written from the quick run of 8d7e1c4 (2026-12-02 12:01 UTC, before/after
+against 1602980 in the same run; load average 0.5 at the start, 3.6 at the end, another
+session benchmarking PostgreSQL beside it), plus `perf record` and `strace -c -f` of the
+server during batched and single-event runs; the CPU µs per event are the comparable figures.
 The server's threads are named (`agg-writer`, `agg-checkpoint`; the HTTP threads, readers
 and logger keep `aggregator`), so `perf report --sort comm` splits the server's CPU.
 
-- **The latency tail.** Checkpoints no longer run inside a commit: a checkpointer thread on
-  its own connection copies the WAL (`PASSIVE`) and fsyncs, and the writer waits only when
-  the WAL reaches 256 MiB (once per 256 MiB written) plus one fsync of a new WAL header
-  per WAL restart (at most once per 32 MiB). Same run, wrk, database on disk, before →
-  after: 64 conn p99 231.8 → 42.2 ms, max 316.9 → 64.8 ms; 16 conn p99 191.8 → 55.4 ms,
-  max 289.0 → 105.2 ms; agg-load p99 72.5 → 47.6 ms. What remains is the machine: nginx's
-  own p99 in this run is 28.8 ms. The 5 ms target needs a quiet machine to be shown.
-- **Single events ≥ 0.7 × nginx.** Server CPU 53.8 µs per event (before 56.1), split
-  66% HTTP threads (~35.6 µs: Beast read and write, parse, two thread hand-offs, the
-  kernel's TCP and scheduling), 31% writer (~16.7 µs: the share of a small group commit,
-  its page writes, completions), 3% checkpointer (~1.6 µs); the generator 21.3 µs; nginx
-  11.3 µs per request. On a quiet machine (2026-12-01: nginx 49k req/s, generator 16 µs)
-  0.7 × nginx = 34k/s leaves at most 2 s/s ÷ 34k − 16 µs ≈ 42 µs of server CPU per event
-  even with both cores 100% busy, which a closed loop never reaches: the store and
-  consumer side (~18 µs) is not what is left over the budget; the HTTP side is. Next
-  step: answer on the I/O thread that read the request when the writer is idle (no
-  hand-off), write the response from the session without the extra copy, and the SAX
-  parse below.
-- **Batched ≥ 0.6 × raw SQLite.** Server CPU 11.0 µs per event (before 15.4 in the same
-  run), split 63% HTTP threads (~6.9 µs: receive, JSON parse with validation and payload
-  re-serialisation, a 1000-entry response; by library about a third project code and
-  Boost.JSON, a quarter malloc/free/memcpy, the rest kernel), 34% writer (~3.8 µs: dedup,
-  inserts into the events table and its per-topic index, page writes), 3% checkpointer
-  (~0.3 µs); generator ~1.2 µs. The raw ceiling appends pre-built rows with one prepared
-  statement, 3.1 µs per row of one core on a quiet machine (327k rows/s); 0.6 × that is
-  196k events/s, which leaves 2 s/s ÷ 196k ≈ 10.2 µs for server and generator together
-  (≈ 9 µs for the server), and at most 5.1 µs for the one writer thread. The writer
-  (3.8 µs) fits; the HTTP threads' 6.9 µs alone do not. Next step: a SAX parse (Boost.JSON
-  `basic_parser`) that validates, hashes the canonical payload and copies each event's
-  fields and raw payload bytes straight into the request's buffer in one pass, without a
-  DOM (src/api/publish_parser, owned by another session this time); then multi-row
-  INSERT on the writer.
+- **Batched ≥ 0.6 × raw SQLite.** Server CPU per event 9.76 → 4.48 µs in this run (2.12×
+  the events/s of the same window before), from two changes: (1) the HTTP session read
+  request bodies 512 bytes at a time (Beast reads into the free room of its flat_buffer,
+  which never grew): `strace -c -f` over 50 batches of 1000 counted 33,818 recvmsg, 24,355
+  futex and 10,176 timerfd_settime; with 4 KiB of room for a request and up to 64 KiB for a
+  body, 410, 1,028 and 255; (2) a one-pass body reader (section "Reading publish bodies":
+  0.64 instead of 1.11 µs per event of an array) plus word-at-a-time scans in the escaping
+  and the field rules. The writer thread is now the bound: `perf` splits the server's CPU
+  68% writer (SQLite inserts into the table and its topic index, the WAL page writes,
+  dedup), 21% HTTP threads, 11% checkpointer. At ~5 µs of writer per event one thread
+  commits at most ~200k events/s, which is 0.57 × this run's raw ceiling (350k rows/s: one
+  prepared INSERT, no index, no dedup): the first window reached 0.46 ×, the last 0.55 ×.
+  Next step: fewer B-tree operations per event on the writer (multi-row INSERT, or the
+  topic index kept as a side table written once per commit), then the checkpointer's copy.
+- **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms.** Not reached: ~45-65 µs of server CPU per
+  request (this run's agg-load row) against nginx's 13.6, while per request the server makes
+  about one recvmsg, one sendmsg, 0.3 futex and 0.15 epoll_wait (`strace -c -f`, 20,000
+  requests): the cost is not system calls but Asio/Beast's per-operation work (strand
+  executor copies, shared_ptr counts, work tracking, timers; no single symbol above 1.5% in
+  `perf`), malloc/free (~7%), the kernel's TCP path, and two cross-thread hand-offs (HTTP
+  thread → writer → HTTP thread) with their wake-ups. wrk's p99 in this run: 9.8 ms at 64
+  connections, 6.7 ms at 16 (before: 13.6 and 14.0); the writer's WAL-restart fsyncs
+  measured 0.5-16 ms (`strace -T`), so the tail is the shared cores more than the disk.
+  Next step: answer on the I/O thread that read the request when the writer is idle, and a
+  per-session allocator for the request, job and answer.
 )";
 
 std::string report::profile_section() const {
