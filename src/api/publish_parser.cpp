@@ -180,7 +180,7 @@ class one_pass {
   static constexpr std::size_t max_string_size = std::size_t(-1);
   static constexpr std::size_t max_key_size = std::size_t(-1);
 
-  one_pass(batch& b, shape s, std::size_t max_batch) : b_(&b), shape_(s), max_batch_(max_batch) {}
+  one_pass(shape s, std::size_t max_batch) : shape_(s), max_batch_(max_batch) {}
 
   // Before each document: the batch events are added to, and the index of the next event.
   void start(batch& b, std::size_t index) {
@@ -206,11 +206,11 @@ class one_pass {
   bool on_object_begin(json::error_code& ec) {
     switch (const role r = value_role()) {
       case role::root:
-        if (shape_ == shape::line) return begin_event(ec);
+        if (shape_ == shape::line) return begin_event();
         stack_.push_back({role::root});
         return true;
       case role::event:
-        return begin_event(ec);
+        return begin_event();
       case role::payload:
       case role::in_payload:
         return begin_payload_value(r, '{', ec);
@@ -231,7 +231,7 @@ class one_pass {
       case role::in_payload:
         payload_.push_back('}');
         keys_.resize(f.keys_from);
-        return end_payload_value(json_hash::object(f.hash), ec);
+        return end_payload_value(json_hash::object(f.hash));
       case role::root:  // {}: an event without fields
         return give_up(ec);
       default:  // the wrapper, or an ignored object
@@ -259,11 +259,11 @@ class one_pass {
     }
   }
 
-  bool on_array_end(std::size_t, json::error_code& ec) {
+  bool on_array_end(std::size_t, json::error_code&) {
     frame& f = stack_.back();
     if (f.what == role::in_payload) {
       payload_.push_back(']');
-      return end_payload_value(f.hash, ec);
+      return end_payload_value(f.hash);
     }
     stack_.pop_back();  // the list of events, or an ignored array
     return true;
@@ -347,7 +347,7 @@ class one_pass {
       case role::in_payload:
         payload_prefix();
         append_json_string(payload_, v);
-        ok = add_to_payload(json_hash::string(v));
+        add_to_payload(json_hash::string(v));
         break;
       default:
         ok = false;
@@ -438,7 +438,7 @@ class one_pass {
     payload_.clear();
   }
 
-  bool begin_event(json::error_code&) {
+  bool begin_event() {
     stack_.push_back({role::event});
     start_fields();
     return true;
@@ -496,25 +496,25 @@ class one_pass {
     return true;
   }
 
-  bool end_payload_value(std::uint64_t h, json::error_code& ec) {
+  // A payload container closed: its hash joins its parent's, or is the payload's.
+  bool end_payload_value(std::uint64_t h) {
     const role r = stack_.back().what;
     stack_.pop_back();
     --payload_depth_;
-    if (r == role::payload) {
+    if (r == role::payload)
       payload_hash_ = h;
-      return true;
-    }
-    return add_to_payload(h) || give_up(ec);
+    else
+      add_to_payload(h);
+    return true;
   }
 
   // A finished value inside a payload joins its container's hash.
-  bool add_to_payload(std::uint64_t h) {
+  void add_to_payload(std::uint64_t h) {
     frame& parent = stack_.back();
     if (is_object(parent))
       parent.hash += json_hash::member(parent.key, h);
     else
       parent.hash = json_hash::array_add(parent.hash, h);
-    return true;
   }
 
   template <class Write>
@@ -524,12 +524,13 @@ class one_pass {
     if (r != role::in_payload) return give_up(ec);
     payload_prefix();
     write();
-    return add_to_payload(h);
+    add_to_payload(h);
+    return true;
   }
 
   static constexpr std::size_t array_mark = std::size_t(-1);
 
-  batch* b_;
+  batch* b_ = nullptr;  // set by start()
   shape shape_;
   std::size_t max_batch_;
   std::size_t index_ = 0;
@@ -635,7 +636,7 @@ parse_result parse_json(std::string_view body, bool lenient, std::size_t max_bat
   batch b;
   b.lenient = lenient;
   b.r.text.reserve(body.size());
-  one_pass_parser p(parse_limits(), b, one_pass::shape::body, max_batch);
+  one_pass_parser p(parse_limits(), one_pass::shape::body, max_batch);
   p.handler().start(b, 0);
   boost::system::error_code ec;
   const std::size_t used = p.write_some(false, body.data(), body.size(), ec);
@@ -666,7 +667,7 @@ parse_result parse_ndjson(std::string_view body, bool lenient, std::size_t max_b
     return r;
   };
   // The one-pass path first; what it gives up on, the DOM path reads again.
-  one_pass_parser fast(parse_limits(), b, one_pass::shape::line, max_batch);
+  one_pass_parser fast(parse_limits(), one_pass::shape::line, max_batch);
   auto one_pass_took = [&](std::string_view text) {
     const batch::mark before = b.here();
     fast.reset();

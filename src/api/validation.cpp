@@ -1,7 +1,8 @@
 #include "api/validation.hpp"
 
+#include "core/swar.hpp"
+
 #include <cstdint>
-#include <cstring>
 
 namespace agg::api {
 namespace {
@@ -54,14 +55,8 @@ int days_in_month(int y, int m) {
 // Whether the eight bytes at s[i] are all printable ASCII, from `lowest` to '~' (SWAR: a yes
 // for a whole word skips the code point decoding, which only non-ASCII text needs).
 bool plain_word(std::string_view s, std::size_t i, std::uint64_t lowest) {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
-  std::uint64_t x;
-  std::memcpy(&x, s.data() + i, sizeof x);
-  const std::uint64_t below = (x - ones * lowest) & ~x & highs;  // a byte < lowest (<= 128)
-  const std::uint64_t del = x ^ (ones * 0x7f);
-  const std::uint64_t is_del = (del - ones) & ~del & highs;  // a byte == 0x7f
-  return ((x & highs) | below | is_del) == 0;
+  const std::uint64_t x = swar::load8(s.data() + i);
+  return !swar::has_high(x) && !swar::has_less(x, lowest) && !swar::has_byte(x, 0x7f);
 }
 
 }  // namespace

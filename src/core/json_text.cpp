@@ -1,5 +1,7 @@
 #include "core/json_text.hpp"
 
+#include "core/swar.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
 
@@ -57,31 +59,12 @@ std::uint64_t hash_double(double d) noexcept {
   return combine(tag_number + 32, bits);
 }
 
-// Eight bytes at a time (SWAR): whether any byte of the word is zero, or below n (n <= 128).
-// Exact as a yes/no for the whole word, which is all the scans below ask.
-constexpr std::uint64_t ones = 0x0101010101010101ULL;
-constexpr std::uint64_t highs = 0x8080808080808080ULL;
-
-constexpr bool has_zero(std::uint64_t x) noexcept {
-  return ((x - ones) & ~x & highs) != 0;
-}
-
-constexpr bool has_less(std::uint64_t x, std::uint64_t n) noexcept {
-  return ((x - ones * n) & ~x & highs) != 0;
-}
-
-std::uint64_t load8(const char* p) noexcept {
-  std::uint64_t x;
-  std::memcpy(&x, p, sizeof x);
-  return x;
-}
-
 // The first byte at or after `i` that JSON needs escaped ('"', '\\', control), or s.size().
 // Payload strings are mostly plain: whole words of them are skipped.
 std::size_t next_to_escape(std::string_view s, std::size_t i) noexcept {
   for (; i + 8 <= s.size(); i += 8) {
-    const std::uint64_t x = load8(s.data() + i);
-    if (has_less(x, 0x20) || has_zero(x ^ (ones * '"')) || has_zero(x ^ (ones * '\\'))) break;
+    const std::uint64_t x = swar::load8(s.data() + i);
+    if (swar::has_less(x, 0x20) || swar::has_byte(x, '"') || swar::has_byte(x, '\\')) break;
   }
   for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
