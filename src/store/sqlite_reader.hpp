@@ -30,8 +30,11 @@ class sqlite_reader {
   const std::string& last_error() const noexcept { return error_; }
 
  private:
+  boost::system::error_code topic_events(const std::string& topic, std::int64_t after,
+                                         std::int64_t limit, std::vector<stored_event>& out);
+
   sqlite3* db_ = nullptr;
-  statement all_, by_topic_;
+  statement all_, topic_blocks_, one_;
   std::string error_;
 };
 

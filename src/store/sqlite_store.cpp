@@ -74,7 +74,7 @@ boost::system::error_code sqlite_store::commit(std::span<const batch_entry> grou
   {
     std::lock_guard lk(stats_mu_);
     stats_totals_ = totals;
-    for (const auto& [topic, n] : topic_delta_) topic_counts_[topic] += n;
+    for (const auto& [topic, seqs] : topic_delta_) topic_counts_[topic] += seqs.size();
   }
   visible_seq_.store(last_seq_, std::memory_order_release);
   publish_index_size();
@@ -110,14 +110,14 @@ boost::system::error_code sqlite_store::write_group(std::span<const batch_entry>
       new_hashes_.push_back(e.key_hash);
       ++totals.unique_processed;
       auto t = topic_delta_.find(e.topic);
-      if (t == topic_delta_.end()) t = topic_delta_.emplace(std::string(e.topic), 0).first;
-      ++t->second;
+      if (t == topic_delta_.end()) t = topic_delta_.emplace(std::string(e.topic), seq_list{}).first;
+      t->second.add(r.seq);
     }
   }
   if (!new_hashes_.empty())
     if (auto ec = writer_->add_key_block(first_seq, new_hashes_)) return ec;
-  for (const auto& [topic, n] : topic_delta_)
-    if (auto ec = writer_->add_topic_count(topic, n)) return ec;
+  for (const auto& [topic, seqs] : topic_delta_)
+    if (auto ec = writer_->add_topic(topic, seqs)) return ec;
   totals = with_rejected(totals);
   return writer_->save_counters(totals);
 }

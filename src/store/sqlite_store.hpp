@@ -4,6 +4,7 @@
 #include "store/dedup_index.hpp"
 #include "store/event_store.hpp"
 #include "store/instance_lock.hpp"
+#include "store/seq_list.hpp"
 #include "store/sqlite_checkpointer.hpp"
 #include "store/sqlite_reader.hpp"
 #include "store/sqlite_writer.hpp"
@@ -77,7 +78,7 @@ class sqlite_store final : public event_store {
   dedup_index index_;
   std::int64_t last_seq_ = 0;
   counters committed_;  // as last committed (rejected counts included)
-  std::map<std::string, std::uint64_t, std::less<>> topic_delta_;  // this commit's new events
+  std::map<std::string, seq_list, std::less<>> topic_delta_;  // this commit's new events
   std::vector<std::uint64_t> new_hashes_;  // key hashes of this commit's new events, seq order
   stored_key scratch_key_;
   std::vector<commit_listener> listeners_;  // filled before the first commit

@@ -3,6 +3,7 @@
 #include "core/event.hpp"
 #include "core/options.hpp"
 #include "store/event_store.hpp"
+#include "store/seq_list.hpp"
 #include "store/statement.hpp"
 
 #include <boost/system/error_code.hpp>
@@ -33,7 +34,8 @@ struct recovered_state {
 
 // The write side of the SQLite file (WAL mode): schema, prepared statements, recovery. One
 // connection, used by one thread at a time (sqlite_store's writer). Events go to an
-// append-only rowid table (seq = rowid), so a commit touches the table's last pages only;
+// append-only rowid table (seq = rowid), so a commit touches the table's last pages only
+// (and one topic_blocks row per topic for /events?topic=);
 // identity is checked by sqlite_store's in-memory index, rebuilt at start-up from one packed
 // row of key hashes per commit.
 class sqlite_writer {
@@ -60,7 +62,8 @@ class sqlite_writer {
   boost::system::error_code add_key_block(std::int64_t first_seq,
                                           const std::vector<std::uint64_t>& hashes);
   boost::system::error_code load_key(std::int64_t seq, stored_key& out);
-  boost::system::error_code add_topic_count(std::string_view topic, std::uint64_t delta);
+  // The seqs this transaction stored under `topic` (not empty): its count and its block.
+  boost::system::error_code add_topic(std::string_view topic, const seq_list& seqs);
   boost::system::error_code save_counters(const counters& c);
   boost::system::error_code commit();
   void rollback() noexcept;
@@ -86,8 +89,8 @@ class sqlite_writer {
   std::string error_;
   std::string block_;  // scratch for add_key_block
   std::function<void(int)> on_commit_;
-  statement begin_, commit_, rollback_, insert_event_, insert_block_, select_key_, upsert_topic_,
-      update_counters_;
+  statement begin_, commit_, rollback_, insert_event_, insert_block_, select_key_,
+      insert_topic_block_, upsert_topic_, update_counters_;
 };
 
 }  // namespace agg::store

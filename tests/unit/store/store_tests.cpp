@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sstream>
 
 using namespace agg;
@@ -38,6 +39,56 @@ std::string open_error(const std::string& path) {
   return "opened";
 }
 
+// Runs SQL on its own connection, as another program would.
+void sql_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  const std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, msg);
+}
+
+std::int64_t sql_int(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  store::statement s(db, sql);
+  BOOST_REQUIRE(s.step() == SQLITE_ROW);
+  const std::int64_t v = s.column_int(0);
+  s = {};
+  sqlite3_close(db);
+  return v;
+}
+
+// The seqs of one page of read_page.
+std::vector<std::int64_t> page_seqs(store::sqlite_store& s, std::optional<std::string> topic,
+                                    std::int64_t after, std::int64_t limit,
+                                    boost::system::error_code* error = nullptr) {
+  std::promise<std::vector<std::int64_t>> page;
+  s.read_page({std::move(topic), after, limit},
+              [&](boost::system::error_code ec, std::vector<store::stored_event> rows) {
+                if (error)
+                  *error = ec;
+                else
+                  BOOST_TEST(!ec);
+                std::vector<std::int64_t> seqs;
+                for (const auto& r : rows) seqs.push_back(r.seq);
+                page.set_value(std::move(seqs));
+              });
+  return page.get_future().get();
+}
+
+std::vector<std::int64_t> seqs_of(const store::seq_list& l) {
+  std::vector<std::int64_t> out;
+  BOOST_TEST(store::for_each_seq(l.first(), l.gaps(), [&](std::int64_t seq) {
+    out.push_back(seq);
+    return true;
+  }));
+  return out;
+}
+
 std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
@@ -58,8 +109,11 @@ BOOST_AUTO_TEST_CASE(writes_commit_and_recover) {
     BOOST_TEST(!s->insert(make_event("t1", "a"), 1, "2026-11-24T10:15:00.000Z"));
     BOOST_TEST(!s->insert(make_event("t2", "bb"), 2, "2026-11-24T10:15:00.000Z"));
     BOOST_TEST(!s->add_key_block(1, {1001, 1002}));
-    BOOST_TEST(!s->add_topic_count("t1", 1));
-    BOOST_TEST(!s->add_topic_count("t2", 1));
+    store::seq_list t1, t2;
+    t1.add(1);
+    t2.add(2);
+    BOOST_TEST(!s->add_topic("t1", t1));
+    BOOST_TEST(!s->add_topic("t2", t2));
     BOOST_TEST(!s->save_counters({3, 2, 1, 0, 5, 6}));
     BOOST_TEST(!s->commit());
     store::stored_key k;
@@ -308,6 +362,159 @@ BOOST_AUTO_TEST_CASE(a_file_served_by_a_store_cannot_be_opened_by_another) {
   BOOST_TEST(store::sqlite_writer::open(path, sync_mode::normal) != nullptr);
   s.reset();
   BOOST_TEST(store::sqlite_store::open(path, {}) != nullptr);  // released with its owner
+}
+
+// Gaps of every varint length, and the bytes a damaged block could hold.
+BOOST_AUTO_TEST_CASE(seq_lists_round_trip_and_reject_malformed_bytes) {
+  store::seq_list l;
+  const std::vector<std::int64_t> seqs{
+      5, 6, 7, 135, 264, 16648, 16649, 2113801, 4611686018427387904};
+  for (auto q : seqs) l.add(q);
+  BOOST_TEST(l.first() == 5);
+  BOOST_TEST(l.last() == 4611686018427387904);
+  BOOST_TEST(l.size() == seqs.size());
+  // Gaps 0, 0, 127, 128, 16383, 0, 2097151, then one of 9 bytes.
+  BOOST_TEST(l.gaps().size() == 1u + 1 + 1 + 2 + 2 + 1 + 3 + 9);
+  BOOST_TEST(seqs_of(l) == seqs);
+
+  std::vector<std::int64_t> first_two;
+  BOOST_TEST(store::for_each_seq(l.first(), l.gaps(), [&](std::int64_t q) {
+    first_two.push_back(q);
+    return first_two.size() < 2;
+  }));
+  BOOST_TEST(first_two == (std::vector<std::int64_t>{5, 6}));
+
+  auto visits = [](std::string_view gaps) {
+    int n = 0;
+    const bool ok = store::for_each_seq(1, gaps, [&](std::int64_t) { return ++n, true; });
+    return ok ? n : -n;
+  };
+  BOOST_TEST(visits("") == 1);
+  BOOST_TEST(visits(std::string("\x00\x7f", 2)) == 3);
+  BOOST_TEST(visits("\x80") == -1);                            // truncated varint
+  BOOST_TEST(visits(std::string(10, '\xff') + "\x01") == -1);  // longer than 64 bits
+}
+
+// /events?topic= reads topic_blocks: pages that start and end inside a commit's block, across
+// commits, and topics that share commits.
+BOOST_AUTO_TEST_CASE(topic_pages_follow_the_blocks_of_each_commit) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  auto s = store::sqlite_store::open(path, {});
+  static const std::vector<std::string> ids = [] {
+    std::vector<std::string> v;
+    for (int i = 0; i < 30; ++i) v.push_back("e" + std::to_string(i));
+    return v;
+  }();
+  // Three commits of ten: seq 1..30; topic "a" gets the seqs not divisible by 3, "b" the rest.
+  for (int c = 0; c < 3; ++c) {
+    std::vector<event> evs;
+    for (int i = c * 10; i < c * 10 + 10; ++i) {
+      event e = make_event((i + 1) % 3 == 0 ? "b" : "a", ids[static_cast<std::size_t>(i)]);
+      e.key_hash = static_cast<std::uint64_t>(i) * 7919;
+      evs.push_back(e);
+    }
+    std::vector<event_result> r;
+    const std::vector<store::batch_entry> group{{evs, &r}};
+    BOOST_REQUIRE(!s->commit(group));
+  }
+  BOOST_TEST(page_seqs(*s, std::string("b"), 0, 100) ==
+             (std::vector<std::int64_t>{3, 6, 9, 12, 15, 18, 21, 24, 27, 30}));
+  BOOST_TEST(page_seqs(*s, std::string("a"), 8, 4) == (std::vector<std::int64_t>{10, 11, 13, 14}));
+  BOOST_TEST(page_seqs(*s, std::string("a"), 14, 3) == (std::vector<std::int64_t>{16, 17, 19}));
+  BOOST_TEST(page_seqs(*s, std::string("b"), 29, 5) == (std::vector<std::int64_t>{30}));
+  BOOST_TEST(page_seqs(*s, std::string("b"), 30, 5).empty());
+  BOOST_TEST(page_seqs(*s, std::string("c"), 0, 5).empty());
+  BOOST_TEST(page_seqs(*s, std::nullopt, 27, 5) == (std::vector<std::int64_t>{28, 29, 30}));
+  s->close();
+  // One row per topic and commit.
+  BOOST_TEST(sql_int(path, "SELECT count(*) FROM topic_blocks") == 6);
+}
+
+// A file of schema version 1 (an index on events(topic, seq)) is upgraded in place when it is
+// opened: its topics read the same, new commits add to them, and the index is gone.
+BOOST_AUTO_TEST_CASE(a_version_1_file_is_upgraded_when_opened) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  // Version 1's schema, as its builds created it; 10,000 events, every fifth on topic "b".
+  sql_exec(path, R"sql(
+    PRAGMA application_id = 1095190321; PRAGMA user_version = 1; PRAGMA journal_mode = WAL;
+    BEGIN;
+    CREATE TABLE events(seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, event_id TEXT NOT NULL,
+      timestamp TEXT NOT NULL, source TEXT NOT NULL, payload TEXT NOT NULL,
+      received_at TEXT NOT NULL, content_hash INTEGER NOT NULL);
+    CREATE INDEX events_by_topic ON events(topic, seq);
+    CREATE TABLE key_blocks(first_seq INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
+    CREATE TABLE counters(id INTEGER PRIMARY KEY CHECK (id = 1), received INTEGER NOT NULL,
+      unique_processed INTEGER NOT NULL, duplicate_dropped INTEGER NOT NULL,
+      conflicts INTEGER NOT NULL, rejected_invalid INTEGER NOT NULL,
+      rejected_overloaded INTEGER NOT NULL);
+    INSERT INTO counters VALUES (1, 10000, 10000, 0, 0, 0, 0);
+    CREATE TABLE topics(topic TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO topics VALUES ('a', 8000), ('b', 2000);
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+    INSERT INTO events SELECT i, CASE WHEN i % 5 = 0 THEN 'b' ELSE 'a' END, 'id-' || i,
+      '2026-11-24T10:15:00Z', 's', '{"n":' || i || '}', '2026-11-24T10:15:00.000Z', 77 FROM n;
+    INSERT INTO key_blocks VALUES (1, randomblob(80000));
+    COMMIT;)sql");
+  {
+    auto s = store::sqlite_store::open(path, {});
+    // "a"'s 4096th seq is 5119: the upgrade's first block of "a" ends there.
+    BOOST_TEST(page_seqs(*s, std::string("a"), 0, 5) == (std::vector<std::int64_t>{1, 2, 3, 4, 6}));
+    BOOST_TEST(page_seqs(*s, std::string("a"), 5118, 3) ==
+               (std::vector<std::int64_t>{5119, 5121, 5122}));
+    BOOST_TEST(page_seqs(*s, std::string("b"), 4990, 3) ==
+               (std::vector<std::int64_t>{4995, 5000, 5005}));
+    const auto all_a = page_seqs(*s, std::string("a"), 0, 20000);
+    BOOST_REQUIRE(all_a.size() == 8000u);
+    for (std::size_t i = 0; i < all_a.size(); ++i)
+      BOOST_REQUIRE(all_a[i] == static_cast<std::int64_t>(i + 1 + i / 4));
+    BOOST_TEST(page_seqs(*s, std::string("b"), 0, 20000).size() == 2000u);
+
+    const std::vector<event> evs{make_event("b", "new")};
+    std::vector<event_result> r;
+    const std::vector<store::batch_entry> group{{evs, &r}};
+    BOOST_REQUIRE(!s->commit(group));
+    BOOST_TEST(r[0].seq == 10001);
+    BOOST_TEST(page_seqs(*s, std::string("b"), 9995, 5) ==
+               (std::vector<std::int64_t>{10000, 10001}));
+    BOOST_TEST(s->stats().topic_counts[1].second == 2001u);
+    s->close();
+  }
+  BOOST_TEST(sql_int(path, "PRAGMA user_version") == 2);
+  BOOST_TEST(sql_int(path,
+                     "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                     "'events_by_topic'") == 0);
+  // "a": 4096 + 3904 seqs, "b": 2000 in one, then the new commit's block.
+  BOOST_TEST(sql_int(path, "SELECT count(*) FROM topic_blocks") == 4);
+  auto s = store::sqlite_store::open(path, {});  // version 2 now: opened as it is
+  BOOST_TEST(page_seqs(*s, std::string("b"), 9995, 5) == (std::vector<std::int64_t>{10000, 10001}));
+}
+
+// A block that is not well-formed, or names a seq that is not stored, is reported as a
+// corrupt file, not skipped.
+BOOST_AUTO_TEST_CASE(damaged_topic_blocks_are_reported_as_corrupt) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  {
+    auto s = store::sqlite_store::open(path, {});
+    const std::vector<event> evs{make_event("a", "x"), make_event("b", "yy")};
+    std::vector<event_result> r;
+    const std::vector<store::batch_entry> group{{evs, &r}};
+    BOOST_REQUIRE(!s->commit(group));
+    s->close();
+  }
+  sql_exec(path,
+           "UPDATE topic_blocks SET gaps = x'80', last_seq = 3 WHERE topic = 'a'; "
+           "UPDATE topic_blocks SET first_seq = 9 WHERE topic = 'b'");
+  auto s = store::sqlite_store::open(path, {});
+  boost::system::error_code ec;
+  BOOST_TEST(page_seqs(*s, std::string("a"), 0, 10, &ec) == (std::vector<std::int64_t>{1}));
+  BOOST_TEST(ec.value() == SQLITE_CORRUPT);
+  ec = {};
+  BOOST_TEST(page_seqs(*s, std::string("b"), 0, 10, &ec).empty());
+  BOOST_TEST(ec.value() == SQLITE_CORRUPT);
+  BOOST_TEST(page_seqs(*s, std::nullopt, 0, 10) == (std::vector<std::int64_t>{1, 2}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
