@@ -11,6 +11,10 @@
 namespace agg::store {
 namespace {
 
+// How many events ahead write_group prefetches dedup index slots: enough to cover a memory
+// access (~100 ns) with the work of the events in between.
+constexpr std::size_t index_lookahead = 8;
+
 std::int64_t unix_ms_now() noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -92,6 +96,8 @@ boost::system::error_code sqlite_store::write_group(std::span<const batch_entry>
   for (const auto& entry : group) {
     entry.results->resize(entry.events.size());
     for (std::size_t i = 0; i < entry.events.size(); ++i) {
+      if (i + index_lookahead < entry.events.size())
+        index_.prefetch(entry.events[i + index_lookahead].key_hash);
       const event& e = entry.events[i];
       event_result& r = (*entry.results)[i];
       bool found = false;
