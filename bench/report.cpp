@@ -560,38 +560,41 @@ count as their caller.
 ### The two ratio targets, and what would close them
 
 Both are budgets of CPU on 2 cores shared by the server and the load generator. This
-analysis was written from the quick run of 8d7e1c4 (2026-12-02 12:01 UTC, before/after
-against 1602980 in the same run; load average 0.5 at the start, 3.6 at the end, another
-session benchmarking PostgreSQL beside it), plus `perf record` and `strace -c -f` of the
-server during batched and single-event runs; the CPU µs per event are the comparable figures.
-The server's threads are named (`agg-writer`, `agg-checkpoint`; the HTTP threads, readers
-and logger keep `aggregator`), so `perf report --sort comm` splits the server's CPU.
+analysis was written from the full run of 4d655f9 (2026-12-02 14:46 UTC, before/after
+against 886bd98 in the same run), plus interleaved runs of the two binaries on a fresh
+database on disk (agg-load, batches of 1000, 4 connections, 20% duplicates), `perf record`
+and `strace -T` of the server, and `wrk --latency`; the CPU µs per event are the comparable
+figures. The server's threads are named (`agg-writer`, `agg-checkpoint`; the HTTP threads,
+readers and logger keep `aggregator`), so `perf report --sort comm` splits the server's CPU.
 
-- **Batched ≥ 0.6 × raw SQLite.** Server CPU per event 9.76 → 4.48 µs in this run (2.12×
-  the events/s of the same window before), from two changes: (1) the HTTP session read
-  request bodies 512 bytes at a time (Beast reads into the free room of its flat_buffer,
-  which never grew): `strace -c -f` over 50 batches of 1000 counted 33,818 recvmsg, 24,355
-  futex and 10,176 timerfd_settime; with 4 KiB of room for a request and up to 64 KiB for a
-  body, 410, 1,028 and 255; (2) a one-pass body reader (section "Reading publish bodies":
-  0.64 instead of 1.11 µs per event of an array) plus word-at-a-time scans in the escaping
-  and the field rules. The writer thread is now the bound: `perf` splits the server's CPU
-  68% writer (SQLite inserts into the table and its topic index, the WAL page writes,
-  dedup), 21% HTTP threads, 11% checkpointer. At ~5 µs of writer per event one thread
-  commits at most ~200k events/s, which is 0.57 × this run's raw ceiling (350k rows/s: one
-  prepared INSERT, no index, no dedup): the first window reached 0.46 ×, the last 0.55 ×.
-  Next step: fewer B-tree operations per event on the writer (multi-row INSERT, or the
-  topic index kept as a side table written once per commit), then the checkpointer's copy.
-- **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms.** Not reached: ~45-65 µs of server CPU per
-  request (this run's agg-load row) against nginx's 13.6, while per request the server makes
-  about one recvmsg, one sendmsg, 0.3 futex and 0.15 epoll_wait (`strace -c -f`, 20,000
-  requests): the cost is not system calls but Asio/Beast's per-operation work (strand
-  executor copies, shared_ptr counts, work tracking, timers; no single symbol above 1.5% in
-  `perf`), malloc/free (~7%), the kernel's TCP path, and two cross-thread hand-offs (HTTP
-  thread → writer → HTTP thread) with their wake-ups. wrk's p99 in this run: 9.8 ms at 64
-  connections, 6.7 ms at 16 (before: 13.6 and 14.0); the writer's WAL-restart fsyncs
-  measured 0.5-16 ms (`strace -T`), so the tail is the shared cores more than the disk.
-  Next step: answer on the I/O thread that read the request when the writer is idle, and a
-  per-session allocator for the request, job and answer.
+- **Batched ≥ 0.6 × raw SQLite: met in this run (0.73 ×), but read the ceiling too.** The
+  ceiling measured 236k rows/s here; an hour earlier, on the same machine, 297-350k. This
+  machine's speed drifts over minutes, which is also why this run's "Before and after" rows
+  for batches (0.80-0.92 ×) disagree with interleaved runs: two pairs of 2,000,000 events,
+  886bd98 then 4d655f9, gave 147k / 142k against 257k / 198k events/s, and the writer
+  thread's CPU 12.3 / 13.0 s against 6.7 / 8.8 s. What changed: (1) the index on
+  `events(topic, seq)`, one more B-tree insert per event, is replaced by `topic_blocks`,
+  one row per topic and commit (3 interleaved pairs of 500,000: 157-180k → 186-204k
+  events/s, server CPU 7.8-8.4 → 6.8-7.2 µs/event); (2) a 16 MiB page cache instead of
+  64 (filling the larger cache cost a malloc and page faults per page; writer CPU median
+  2050 → 1930 ms over five pairs of 500,000, RSS 106 → 55 MB); (3) dedup slots prefetched.
+  Tried and dropped: a 32-row INSERT statement (no difference above the noise). The writer
+  thread is still the bound: `perf` of a batched run splits the server 63% writer (SQLite
+  23%, kernel 22%, mostly the WAL's `pwrite`s, libc 10%, our code 8%), 24% HTTP threads,
+  12% checkpointer, at ~3.5-4.5 µs of writer CPU per event. Next step: fewer, larger WAL
+  writes (the writer makes two `pwrite`s per 4 KiB page), and the checkpointer's copy.
+- **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms: not reached, close with wrk.** wrk at 64
+  connections: 28,375 requests/s = 0.69 × wrk → nginx, p99 5.67 ms; at 16 connections p99
+  6.56 ms. agg-load gives 0.45 × (it spends more CPU per request than wrk, and the cores are
+  shared). Server CPU per request ~46-53 µs against nginx's 15.2. The tail is the disk: the
+  same wrk run at 16 connections with the database on tmpfs has p99 2.7-3.0 ms against
+  5.3-5.5 ms on disk (two runs each). `strace -T` during it: the checkpointer's `fdatasync`
+  of the database file takes 72-84 ms, and meanwhile the writer's WAL `pwrite`s block for
+  2.5-10 ms (ext4 journal commits: each write updates the file's mtime), stalling every
+  waiting request. Making the checkpointer nice 10, or growing the database file in 32 MiB
+  chunks (`SQLITE_FCNTL_CHUNK_SIZE`), made no difference above the noise. Next step: smaller
+  checkpoints with their writeback started early (`sync_file_range`) so that each journal
+  commit is short, then answering on the I/O thread when the writer is idle.
 )";
 
 std::string report::profile_section() const {
