@@ -1,5 +1,6 @@
 #include "store/sqlite_writer.hpp"
 
+#include "store/instance_lock.hpp"
 #include "store/seq_list.hpp"
 
 #include <filesystem>
@@ -195,7 +196,20 @@ std::unique_ptr<sqlite_writer> sqlite_writer::open(const std::string& path, sync
        "cannot configure --db " + path + ": " + msg);
   // Readers may hold the WAL briefly during a checkpoint; wait rather than fail.
   sqlite3_busy_timeout(db, 5000);
-  if (upgrade) upgrade_from_1(db, path);
+  if (upgrade) {
+    // A server of an older build still serving the file would go on writing version-1 rows
+    // (no topic_blocks), and topic pages would then miss its events: upgrade only a file that
+    // no server holds. Every server holds its file's instance lock while it runs.
+    std::unique_ptr<instance_lock> held;
+    try {
+      held = std::make_unique<instance_lock>(path);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(std::string(e.what()) +
+                               " (it has schema version 1: this build upgrades it to version 2 "
+                               "once no other aggregator serves it)");
+    }
+    upgrade_from_1(db, path);
+  }
   s->prepare();
   return s;
 }

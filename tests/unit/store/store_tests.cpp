@@ -1,3 +1,4 @@
+#include "store/instance_lock.hpp"
 #include "store/sqlite_reader.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/sqlite_writer.hpp"
@@ -88,6 +89,21 @@ std::vector<std::int64_t> seqs_of(const store::seq_list& l) {
   }));
   return out;
 }
+
+// Version 1's schema, as its builds created it (with the empty counters row left to the test).
+constexpr const char* version_1_schema = R"sql(
+    PRAGMA application_id = 1095190321; PRAGMA user_version = 1; PRAGMA journal_mode = WAL;
+    CREATE TABLE events(seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, event_id TEXT NOT NULL,
+      timestamp TEXT NOT NULL, source TEXT NOT NULL, payload TEXT NOT NULL,
+      received_at TEXT NOT NULL, content_hash INTEGER NOT NULL);
+    CREATE INDEX events_by_topic ON events(topic, seq);
+    CREATE TABLE key_blocks(first_seq INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
+    CREATE TABLE counters(id INTEGER PRIMARY KEY CHECK (id = 1), received INTEGER NOT NULL,
+      unique_processed INTEGER NOT NULL, duplicate_dropped INTEGER NOT NULL,
+      conflicts INTEGER NOT NULL, rejected_invalid INTEGER NOT NULL,
+      rejected_overloaded INTEGER NOT NULL);
+    CREATE TABLE topics(topic TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
 
 std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -436,21 +452,10 @@ BOOST_AUTO_TEST_CASE(topic_pages_follow_the_blocks_of_each_commit) {
 BOOST_AUTO_TEST_CASE(a_version_1_file_is_upgraded_when_opened) {
   temp_dir dir;
   const auto path = dir.file("events.db");
-  // Version 1's schema, as its builds created it; 10,000 events, every fifth on topic "b".
-  sql_exec(path, R"sql(
-    PRAGMA application_id = 1095190321; PRAGMA user_version = 1; PRAGMA journal_mode = WAL;
+  // 10,000 events, every fifth on topic "b".
+  sql_exec(path, std::string(version_1_schema) + R"sql(
     BEGIN;
-    CREATE TABLE events(seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, event_id TEXT NOT NULL,
-      timestamp TEXT NOT NULL, source TEXT NOT NULL, payload TEXT NOT NULL,
-      received_at TEXT NOT NULL, content_hash INTEGER NOT NULL);
-    CREATE INDEX events_by_topic ON events(topic, seq);
-    CREATE TABLE key_blocks(first_seq INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
-    CREATE TABLE counters(id INTEGER PRIMARY KEY CHECK (id = 1), received INTEGER NOT NULL,
-      unique_processed INTEGER NOT NULL, duplicate_dropped INTEGER NOT NULL,
-      conflicts INTEGER NOT NULL, rejected_invalid INTEGER NOT NULL,
-      rejected_overloaded INTEGER NOT NULL);
     INSERT INTO counters VALUES (1, 10000, 10000, 0, 0, 0, 0);
-    CREATE TABLE topics(topic TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
     INSERT INTO topics VALUES ('a', 8000), ('b', 2000);
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
     INSERT INTO events SELECT i, CASE WHEN i % 5 = 0 THEN 'b' ELSE 'a' END, 'id-' || i,
@@ -489,6 +494,28 @@ BOOST_AUTO_TEST_CASE(a_version_1_file_is_upgraded_when_opened) {
   BOOST_TEST(sql_int(path, "SELECT count(*) FROM topic_blocks") == 4);
   auto s = store::sqlite_store::open(path, {});  // version 2 now: opened as it is
   BOOST_TEST(page_seqs(*s, std::string("b"), 9995, 5) == (std::vector<std::int64_t>{10000, 10001}));
+}
+
+// A version-1 file that a running server (of an older build) holds is not upgraded under it:
+// that server would go on writing rows without topic_blocks.
+BOOST_AUTO_TEST_CASE(a_version_1_file_in_use_is_left_alone) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  sql_exec(path,
+           std::string(version_1_schema) + "INSERT INTO counters VALUES (1, 0, 0, 0, 0, 0, 0);");
+  {
+    store::instance_lock running(path);
+    BOOST_TEST(open_error(path) ==
+               "--db " + path +
+                   " is in use by another running aggregator; stop it first or give this one "
+                   "another --db (it has schema version 1: this build upgrades it to version 2 "
+                   "once no other aggregator serves it)");
+    BOOST_TEST(sql_int(path, "PRAGMA user_version") == 1);
+    BOOST_TEST(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'events_by_topic'") ==
+               1);
+  }
+  BOOST_TEST(open_error(path) == "opened");
+  BOOST_TEST(sql_int(path, "PRAGMA user_version") == 2);
 }
 
 // A block that is not well-formed, or names a seq that is not stored, is reported as a
