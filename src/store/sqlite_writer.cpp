@@ -78,6 +78,17 @@ void must(boost::system::error_code ec, const std::string& message) {
   if (ec) throw std::runtime_error(message);
 }
 
+constexpr const char* insert_topic_block_sql =
+    "INSERT INTO topic_blocks(topic, last_seq, first_seq, gaps) VALUES (?1, ?2, ?3, ?4)";
+
+// One row of topic_blocks: seqs of one topic, from one commit or from the upgrade.
+void bind_topic_block(statement& s, std::string_view topic, const seq_list& seqs) {
+  s.bind(1, topic);
+  s.bind(2, seqs.last());
+  s.bind(3, seqs.first());
+  s.bind_blob(4, seqs.gaps());
+}
+
 // Version 1 indexed events(topic, seq); version 2 keeps topic_blocks instead. One transaction:
 // a crash during the upgrade leaves the file at version 1, upgraded again at the next start.
 // The old index gives the seqs in (topic, seq) order, written as blocks of up to
@@ -91,17 +102,12 @@ void upgrade_from_1(sqlite3* db, const std::string& path) {
     if (pragma_int(db, "PRAGMA user_version", path) == 1) {
       must(exec(db, topic_blocks_schema, &msg), failed + msg);
       statement read(db, "SELECT topic, seq FROM events ORDER BY topic, seq");
-      statement write(db,
-                      "INSERT INTO topic_blocks(topic, last_seq, first_seq, gaps) "
-                      "VALUES (?1, ?2, ?3, ?4)");
+      statement write(db, insert_topic_block_sql);
       std::string topic;
       seq_list seqs;
       auto flush = [&] {
         if (seqs.size() == 0) return;
-        write.bind(1, std::string_view(topic));
-        write.bind(2, seqs.last());
-        write.bind(3, seqs.first());
-        write.bind_blob(4, seqs.gaps());
+        bind_topic_block(write, topic, seqs);
         must(check(write.step(), db, "write topic block", &msg), failed + msg);
         write.reset();
         seqs = {};
@@ -243,9 +249,7 @@ void sqlite_writer::prepare() {
                           "SELECT topic, event_id, content_hash, CAST(round((julianday("
                           "received_at) - 2440587.5) * 86400000.0) AS INTEGER) FROM events "
                           "WHERE seq = ?1");
-  insert_topic_block_ = statement(db_,
-                                  "INSERT INTO topic_blocks(topic, last_seq, first_seq, gaps) "
-                                  "VALUES (?1, ?2, ?3, ?4)");
+  insert_topic_block_ = statement(db_, insert_topic_block_sql);
   upsert_topic_ = statement(db_,
                             "INSERT INTO topics(topic, count) VALUES (?1, ?2) "
                             "ON CONFLICT(topic) DO UPDATE SET count = count + excluded.count");
@@ -371,10 +375,7 @@ boost::system::error_code sqlite_writer::add_topic(std::string_view topic, const
   auto ec = check(upsert_topic_.step(), db_, "update topic", &error_);
   upsert_topic_.reset();
   if (ec) return ec;
-  insert_topic_block_.bind(1, topic);
-  insert_topic_block_.bind(2, seqs.last());
-  insert_topic_block_.bind(3, seqs.first());
-  insert_topic_block_.bind_blob(4, seqs.gaps());
+  bind_topic_block(insert_topic_block_, topic, seqs);
   ec = check(insert_topic_block_.step(), db_, "insert topic block", &error_);
   insert_topic_block_.reset();
   return ec;
