@@ -561,15 +561,15 @@ count as their caller.
 
 Both are budgets of CPU on 2 cores shared by the server and the load generator. This
 analysis was written from the full run of 4d655f9 (2026-12-02 14:46 UTC, before/after
-against 886bd98 in the same run), plus interleaved runs of the two binaries on a fresh
+against 886bd98 in the same run; the single-event part revised from the later runs it names), plus interleaved runs of the two binaries on a fresh
 database on disk (agg-load, batches of 1000, 4 connections, 20% duplicates), `perf record`
 and `strace -T` of the server, and `wrk --latency`; the CPU µs per event are the comparable
 figures. The server's threads are named (`agg-writer`, `agg-checkpoint`; the HTTP threads,
 readers and logger keep `aggregator`), so `perf report --sort comm` splits the server's CPU.
 
-- **Batched ≥ 0.6 × raw SQLite: met in this run (0.73 ×), but read the ceiling too.** The
-  ceiling measured 236k rows/s here; an hour earlier, on the same machine, 297-350k. This
-  machine's speed drifts over minutes, which is also why this run's "Before and after" rows
+- **Batched ≥ 0.6 × raw SQLite: met in that run (0.73 ×), but read the ceiling too.** The
+  ceiling measured 236k rows/s there; an hour earlier, on the same machine, 297-350k. This
+  machine's speed drifts over minutes, which is also why that run's "Before and after" rows
   for batches (0.80-0.92 ×) disagree with interleaved runs: two pairs of 2,000,000 events,
   886bd98 then 4d655f9, gave 147k / 142k against 257k / 198k events/s, and the writer
   thread's CPU 12.3 / 13.0 s against 6.7 / 8.8 s. What changed: (1) the index on
@@ -583,18 +583,25 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
   23%, kernel 22%, mostly the WAL's `pwrite`s, libc 10%, our code 8%), 24% HTTP threads,
   12% checkpointer, at ~3.5-4.5 µs of writer CPU per event. Next step: fewer, larger WAL
   writes (the writer makes two `pwrite`s per 4 KiB page), and the checkpointer's copy.
-- **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms: not reached, close with wrk.** wrk at 64
-  connections: 28,375 requests/s = 0.69 × wrk → nginx, p99 5.67 ms; at 16 connections p99
-  6.56 ms. agg-load gives 0.45 × (it spends more CPU per request than wrk, and the cores are
-  shared). Server CPU per request ~46-53 µs against nginx's 15.2. The tail is the disk: the
-  same wrk run at 16 connections with the database on tmpfs has p99 2.7-3.0 ms against
-  5.3-5.5 ms on disk (two runs each). `strace -T` during it: the checkpointer's `fdatasync`
-  of the database file takes 72-84 ms, and meanwhile the writer's WAL `pwrite`s block for
-  2.5-10 ms (ext4 journal commits: each write updates the file's mtime), stalling every
-  waiting request. Making the checkpointer nice 10, or growing the database file in 32 MiB
-  chunks (`SQLITE_FCNTL_CHUNK_SIZE`), made no difference above the noise. Next step: smaller
-  checkpoints with their writeback started early (`sync_file_range`) so that each journal
-  commit is short, then answering on the I/O thread when the writer is idle.
+- **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms: not reached.** In the full run of 4d655f9, wrk
+  at 64 connections gave 28,375 requests/s = 0.69 × wrk → nginx, p99 5.67 ms (16
+  connections: p99 6.56 ms), and agg-load 0.45 ×, at ~46-53 µs of server CPU per request
+  against nginx's 15.2. The tail comes from the checkpoints' disk writes. Interleaved wrk
+  runs of 5b611c9 (10 s each, 2026-12-02 18:30-20:00 UTC): a build that never checkpoints
+  has p99 1.4 and 2.1 ms on disk at 16 connections; the landed build 3.9-6.8 ms on disk and
+  2.3-2.5 ms on tmpfs. In those runs the server's own histogram has 99.7% of requests under
+  2.5 ms, and `perf sched` shows the writer never blocking on I/O: the extra time is outside
+  the server's request window, while the VM's disk is busy. Each commit writes 6.6 WAL pages
+  at 16 connections, 4.5 of them on every commit whatever it holds (counters, topic counts,
+  key and topic blocks, page 1): about 80 MB/s at 24k requests/s, all fsynced by checkpoints
+  that run back to back (4,600-7,700 fdatasyncs in 10 s). Tried and not kept: pacing the
+  checkpoints (97% fewer fsyncs, but the WAL then restarts only at its 256 MiB bound, and
+  batch p99 rose from 35-55 to 46-89 ms); a writer wait for the last short checkpoint (p99
+  9-11 ms at 64 connections); early writeback with `sync_file_range`; 1 and 2 KiB pages. A
+  prototype without the counters and topic-count writes (2 pages fewer per commit) cut the
+  WAL writes by 30% and the writer's CPU by 5-11%, but not p99. Next step: that schema
+  change, for CPU; for the tail, the I/O threads' wake-up latency while block I/O is in
+  flight.
 )";
 
 std::string report::profile_section() const {
