@@ -1,6 +1,7 @@
 // pg_store's group commit (one call of agg_commit_group per group): the outcome of every
-// event, in-group repeats and conflicts included, exact counters, the migration of a
-// version-1 database, two stores committing at once, and a server restarted while idle.
+// event, in-group repeats and conflicts included, exact counters, the migration of version-1
+// and version-2 databases, the plan of the key lookup, two stores committing at once, and a
+// server restarted while idle.
 #define BOOST_TEST_DYN_LINK
 #include "pg_support.hpp"
 #include "store_support.hpp"
@@ -95,10 +96,10 @@ BOOST_AUTO_TEST_CASE(repeated_keys_and_conflicts_get_exact_outcomes) {
   s->close();
 }
 
-// A database of schema version 1 (the tables of version 2, without agg_commit_group) with
-// events in it: a node of this build migrates it and carries on where it was; a version this
-// build does not know is refused and left alone.
-BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_then_works) {
+// A database of schema version 1 (the tables of versions 2 and 3, without agg_commit_group)
+// with events in it: a node of this build migrates it and carries on where it was; so is one of
+// version 2; a version this build does not know is refused and left alone.
+BOOST_AUTO_TEST_CASE(versions_1_and_2_are_migrated_then_work) {
   const auto uri = agg::test::fresh_database();
   const auto db = database_of(uri);
   {
@@ -114,7 +115,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_then_works) {
 
   auto s = store::pg_store::open(uri, {});
   BOOST_TEST(shared_pg().query(db, "SELECT value FROM agg_meta WHERE key = 'schema_version'") ==
-             "2");
+             "3");
   BOOST_TEST(shared_pg().query(db, "SELECT to_regproc('agg_commit_group') IS NOT NULL") == "t");
   BOOST_TEST(s->last_seq() == 3);
   request_events r({"y", "w", "z", "w"}, {7, 7, 8, 7});
@@ -124,22 +125,82 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_then_works) {
   BOOST_TEST(shared_pg().query(db, "SELECT count(*) || ' ' || max(seq) FROM agg_events") == "4 4");
   s->close();
 
-  // A second node of this build finds version 2 and changes nothing.
+  // A second node of this build finds version 3 and changes nothing.
   auto again = store::pg_store::open(uri, {});
   BOOST_TEST(again->last_seq() == 4);
   again->close();
 
-  shared_pg().query(db, "UPDATE agg_meta SET value = '3' WHERE key = 'schema_version'");
+  // Version 2 had the same function without its setting (see
+  // key_lookup_uses_the_unique_index_even_when_planned_on_an_empty_table): redefined.
+  const std::string config =
+      "SELECT coalesce(proconfig::text, 'none') FROM pg_proc WHERE proname = 'agg_commit_group'";
+  shared_pg().query(db,
+                    "ALTER FUNCTION agg_commit_group RESET ALL; "
+                    "UPDATE agg_meta SET value = '2' WHERE key = 'schema_version'");
+  BOOST_TEST(shared_pg().query(db, config) == "none");
+  store::pg_store::open(uri, {})->close();
+  BOOST_TEST(shared_pg().query(db, "SELECT value FROM agg_meta WHERE key = 'schema_version'") ==
+             "3");
+  BOOST_TEST(shared_pg().query(db, config) == "{enable_seqscan=off}");
+
+  shared_pg().query(db, "UPDATE agg_meta SET value = '4' WHERE key = 'schema_version'");
   std::string message;
   try {
     store::pg_store::open(uri, {});
   } catch (const std::exception& e) {
     message = e.what();
   }
-  BOOST_TEST(message.find("has schema version 3, this build reads version 2") != std::string::npos,
+  BOOST_TEST(message.find("has schema version 4, this build reads version 3") != std::string::npos,
              message);
   BOOST_TEST(shared_pg().query(db, "SELECT value FROM agg_meta WHERE key = 'schema_version'") ==
-             "3");
+             "4");
+}
+
+// The plan PL/pgSQL caches for the group's key lookup is made on a node's first commits, often
+// on an empty table (a new database). It must look keys up in agg_events_key all the same: a
+// plan that hashed or scanned the whole table made every later commit read every stored row.
+// auto_explain reports each statement's plan to the session as a NOTICE: the custom plans of
+// the first five calls and the generic plan of the later ones.
+BOOST_AUTO_TEST_CASE(key_lookup_uses_the_unique_index_even_when_planned_on_an_empty_table) {
+  const auto uri = agg::test::fresh_database();
+  store::pg_store::open(uri, {})->close();  // creates the schema
+  PGconn* c = PQconnectdb(uri.c_str());
+  BOOST_TEST_REQUIRE(PQstatus(c) == CONNECTION_OK, PQerrorMessage(c));
+  std::vector<std::string> plans;
+  PQsetNoticeProcessor(
+      c,
+      [](void* out, const char* m) { static_cast<std::vector<std::string>*>(out)->push_back(m); },
+      &plans);
+  auto run = [&](const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    const auto st = PQresultStatus(r);
+    std::string value = st == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+    BOOST_TEST((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK),
+               sql << ": " << PQresultErrorMessage(r));
+    PQclear(r);
+    return value;
+  };
+  run("LOAD 'auto_explain'");
+  run("SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; "
+      "SET auto_explain.log_level = notice");
+  std::string seqs;
+  for (int i = 1; i <= 7; ++i) {
+    const std::string id = "'e" + std::to_string(i) + "'";
+    seqs += run("SELECT seqs::text FROM agg_commit_group(ARRAY['t'], ARRAY[" + id +
+                "], ARRAY[1], ARRAY[1::bigint], ARRAY['2026-12-03T00:00:00Z'], ARRAY['s'], "
+                "ARRAY['{}'], '2026-12-03T00:00:00Z')");
+  }
+  PQfinish(c);
+  BOOST_TEST(seqs == "{1}{2}{3}{4}{5}{6}{7}");
+  int by_index = 0, scans = 0;
+  for (const auto& p : plans) {
+    by_index += p.find("Index Scan using agg_events_key on agg_events") != std::string::npos;
+    scans += p.find("Seq Scan on agg_events") != std::string::npos;
+  }
+  BOOST_TEST(by_index == 7);  // the lookup statement of each call
+  BOOST_TEST(scans == 0);
+  const auto db = database_of(uri);
+  BOOST_TEST(shared_pg().query(db, "SELECT count(*) || ' ' || max(seq) FROM agg_events") == "7 7");
 }
 
 // Two stores (two nodes) committing overlapping keys at the same time, in opposite orders:
