@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,9 +62,10 @@ std::size_t index(stream_transport t) {
 }  // namespace
 
 struct subscriptions::subscriber {
-  subscriber(topic_filter f, stream_transport t, std::int64_t from)
-      : filter(std::move(f)), transport(t), position(from), last_sent(from) {}
+  subscriber(store::event_store& store, topic_filter f, stream_transport t, std::int64_t from)
+      : following(store), filter(std::move(f)), transport(t), position(from), last_sent(from) {}
 
+  const store::commit_follower following;  // from the start: the stream goes live after history
   const topic_filter filter;
   const stream_transport transport;
 
@@ -87,7 +89,8 @@ struct subscriptions::waiter {
   const std::function<void(answer)> done;
   boost::asio::steady_timer timer;  // guarded by the hub's mu_ while the waiter is held
   const clock::time_point deadline;
-  std::shared_ptr<const auth::topic_set> allowed;  // a restricted credential: only these topics
+  std::shared_ptr<const auth::topic_set> allowed;   // a restricted credential: only these topics
+  std::optional<store::commit_follower> following;  // guarded by the hub's mu_: once held
 };
 
 struct subscriptions::live_event {
@@ -136,7 +139,7 @@ void subscriptions::subscribe(subscribe_query q, stream_transport t,
 }
 
 answer subscriptions::open_stream(topic_filter f, stream_transport t, std::int64_t from) {
-  auto s = std::make_shared<subscriber>(std::move(f), t, from);
+  auto s = std::make_shared<subscriber>(store_, std::move(f), t, from);
   stream_reply r;
   r.content_type = t == stream_transport::sse ? "text/event-stream" : "application/x-ndjson";
   r.headers = {{"Cache-Control", "no-cache"}};
@@ -496,6 +499,7 @@ void subscriptions::poll_once(std::shared_ptr<waiter> w) {
             retry = true;  // events came in during the read: they may match
           } else {
             // Every later event is delivered above `seen` and wakes this waiter if it matches.
+            if (!w->following) w->following.emplace(store_);
             waiters_.push_back(w);
             w->timer.expires_at(w->deadline);
             w->timer.async_wait([this, w](boost::system::error_code e) {

@@ -29,7 +29,12 @@ const std::string_view json_type = "application/json";
 
 fanout::fanout(settings s, store::event_store& store, logger& log, link_status& status,
                bridge_counters& counters)
-    : settings_(std::move(s)), store_(store), log_(log), status_(status), counters_(counters) {
+    : settings_(std::move(s)),
+      store_(store),
+      following_(store),
+      log_(log),
+      status_(status),
+      counters_(counters) {
   status_.state = link_state::connecting;
   store_.add_commit_listener([w = wakeup_](const store::commit_notice&) {
     {

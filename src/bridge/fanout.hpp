@@ -66,6 +66,7 @@ class fanout {
 
   const settings settings_;
   store::event_store& store_;
+  const store::commit_follower following_;  // new commits of every node are its work
   logger& log_;
   link_status& status_;
   bridge_counters& counters_;

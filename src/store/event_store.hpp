@@ -126,6 +126,14 @@ class event_store {
   // Register before the first commit.
   virtual void add_commit_listener(commit_listener l) = 0;
 
+  // How many things on this node wait for commits made through other nodes (a live stream, a
+  // held long poll, the bridge's fan-out): +1 when one starts, -1 when it ends (see
+  // commit_follower). A shared store hears of other nodes' commits at once only while the count
+  // is above zero, because hearing costs the database a signal and a message per commit for
+  // every node that listens; otherwise the listeners hear of them within about a second. Any
+  // thread; a store of one node has no other nodes to follow.
+  virtual void follow_commits(int delta) noexcept { (void)delta; }
+
   // The RabbitMQ fan-out's cursor of `exchange` on a connection of its own (see
   // fanout_cursor). Throws std::runtime_error when that connection cannot be made.
   virtual std::unique_ptr<fanout_cursor> open_fanout_cursor(const std::string& exchange) = 0;
@@ -133,6 +141,20 @@ class event_store {
   // Persists what is still only in memory (the rejected counts), tidies the files and stops
   // the read threads. Nothing may be called after it but the destructor.
   virtual void close() noexcept = 0;
+};
+
+// Keeps `store` following other nodes' commits (event_store::follow_commits) while it lives.
+class commit_follower {
+ public:
+  explicit commit_follower(event_store& store) noexcept : store_(store) {
+    store_.follow_commits(1);
+  }
+  ~commit_follower() { store_.follow_commits(-1); }
+  commit_follower(const commit_follower&) = delete;
+  commit_follower& operator=(const commit_follower&) = delete;
+
+ private:
+  event_store& store_;
 };
 
 }  // namespace agg::store

@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,6 +18,9 @@
 
 namespace agg::store {
 namespace {
+
+// After the last follower is gone a node keeps listening this long: long polls come and go.
+constexpr std::chrono::seconds unlisten_after{5};
 
 // Key of the advisory lock that serialises schema creation ("AGG1", as SQLite's application_id).
 constexpr const char* schema_lock = "SELECT pg_advisory_xact_lock(1095190321)";
@@ -195,11 +200,15 @@ pg_store::pg_store(std::string uri, settings s)
   for (std::size_t i = 0; i < std::max<std::size_t>(1, s.readers); ++i)
     readers_.push_back(std::make_unique<reader_slot>(
         reader_slot{boost::asio::make_strand(read_pool_.get_executor()), nullptr}));
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::runtime_error("cannot create an eventfd for the monitor");
   monitor_ = std::thread([this] { monitor_loop(); });
 }
 
 pg_store::~pg_store() {
   close();
+  // Here, not in close(): a follower may still end between the two.
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void pg_store::create_schema() {
@@ -380,6 +389,15 @@ void pg_store::add_commit_listener(commit_listener l) {
   listeners_.push_back(std::move(l));
 }
 
+void pg_store::follow_commits(int delta) noexcept {
+  // The first follower wakes the monitor: it listens within a round trip, not at its next
+  // poll timeout. (A failed write leaves that poll's 100 ms.)
+  if (followers_.fetch_add(delta, std::memory_order_acq_rel) == 0 && delta > 0) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
 bool pg_store::wait_stop(std::chrono::milliseconds d) {
   std::unique_lock lk(stop_mu_);
   return stop_cv_.wait_for(lk, d, [this] { return stopping_; });
@@ -392,9 +410,10 @@ bool pg_store::monitor_connect() {
     mark_down("PostgreSQL unreachable: " + error);
     return false;
   }
-  bool ok = listen_->run("LISTEN agg_commit");
+  listening_ = false;  // the monitor loop listens on the new connection if followed
   // Commits made while this node could not listen: the counter row has their last seq.
-  const std::int64_t last = ok ? query_last_seq(*listen_, ok) : 0;
+  bool ok = false;
+  const std::int64_t last = query_last_seq(*listen_, ok);
   if (!ok) {
     mark_down("PostgreSQL unreachable: " + listen_->error());
     listen_.reset();
@@ -424,8 +443,12 @@ void pg_store::monitor_loop() {
       }
       continue;
     }
-    pollfd pfd{PQsocket(listen_->native()), POLLIN, 0};
-    ::poll(&pfd, 1, 100);
+    pollfd pfd[2] = {{PQsocket(listen_->native()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    ::poll(pfd, 2, 100);
+    if (pfd[1].revents & POLLIN) {
+      std::uint64_t wakes = 0;
+      [[maybe_unused]] const auto n = ::read(wake_fd_, &wakes, sizeof wakes);
+    }
     if (!PQconsumeInput(listen_->native())) {
       mark_down(std::string("lost the connection to PostgreSQL: ") +
                 PQerrorMessage(listen_->native()));
@@ -438,7 +461,16 @@ void pg_store::monitor_loop() {
       PQfreemem(n);
     }
     const auto now = clock::now();
-    if (now - last_check >= std::chrono::seconds(1)) {
+    bool check = now - last_check >= std::chrono::seconds(1);
+    const bool wanted = followers_.load(std::memory_order_acquire) > 0;
+    if (wanted) last_followed_ = now;
+    if (wanted != listening_ && (wanted || now - last_followed_ >= unlisten_after)) {
+      if (!listen_->run(wanted ? "LISTEN agg_commit" : "UNLISTEN agg_commit"))
+        continue;  // a lost connection is made again at the top of the loop
+      listening_ = wanted;
+      check = check || wanted;  // commits made before LISTEN took effect
+    }
+    if (check) {
       // The table is the truth: a notification lost with a connection is made up for here.
       last_check = now;
       bool ok = false;

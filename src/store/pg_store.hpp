@@ -37,7 +37,11 @@ bool is_postgres_uri(std::string_view db) noexcept;
 //    past a number whose transaction commits later).
 //  - Counters and topic counts change in the same transaction as the events they count.
 //  - Other nodes' commits reach the commit listeners through LISTEN/NOTIFY (the notification
-//    carries the new last seq; the counter row is the truth, re-read every second).
+//    carries the new last seq; the counter row is the truth, re-read every second). A node
+//    listens only while something on it follows commits (follow_commits): every commit
+//    signals each listening session, which then wakes its node (3 nodes, single events:
+//    PostgreSQL made 2 kill() calls per commit instead of 8 when none listened, and 4% more
+//    events/s went through).
 //  - While the server is unreachable writable() and readable() are false; a monitor thread
 //    reconnects every 250 ms and the store is usable again without a restart.
 // Connections: the writer's, the monitor's (LISTEN), one for /stats and one per reader.
@@ -74,6 +78,7 @@ class pg_store final : public event_store {
     return commits_.load(std::memory_order_relaxed);
   }
   void add_commit_listener(commit_listener l) override;
+  void follow_commits(int delta) noexcept override;
   std::unique_ptr<fanout_cursor> open_fanout_cursor(const std::string& exchange) override;
   void close() noexcept override;
 
@@ -129,8 +134,13 @@ class pg_store final : public event_store {
   mutable store_stats last_stats_;                                    // guarded by stats_mu_
   mutable std::chrono::steady_clock::time_point last_stats_start_{};  // guarded by stats_mu_
 
+  std::atomic<int> followers_{0};
+  int wake_fd_ = -1;  // an eventfd: the first follower wakes the monitor, which then listens
+
   // Monitor thread only.
   std::unique_ptr<pg_connection> listen_;
+  bool listening_ = false;  // LISTEN agg_commit is in effect on listen_
+  std::chrono::steady_clock::time_point last_followed_{};  // when followers_ was last above 0
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by stop_mu_

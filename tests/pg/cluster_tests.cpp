@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,14 @@ void record(const http_response& r, client_log& log) {
                            " and " + std::to_string(seq));
   }
 }
+
+// A node that publishes and one that reads, on a fresh database.
+struct writer_and_reader {
+  const std::string uri = fresh_database();
+  server_process writer{node_config(uri)};
+  server_process reader{node_config(uri)};
+  log_on_failure guard{reader};
+};
 
 }  // namespace
 
@@ -277,11 +286,7 @@ BOOST_AUTO_TEST_CASE(foreign_tables_are_refused) {
 
 // A stream on one node follows events committed through another: history from after=0, then
 // live ones, in seq order, none missing or repeated; `latest` on the other node too.
-BOOST_AUTO_TEST_CASE(a_stream_on_one_node_follows_commits_through_another) {
-  const auto uri = fresh_database();
-  server_process writer(node_config(uri));
-  server_process reader(node_config(uri));
-  log_on_failure guard(reader);
+BOOST_FIXTURE_TEST_CASE(a_stream_on_one_node_follows_commits_through_another, writer_and_reader) {
   auto w = make_client(writer);
   auto publish = [&](const std::string& prefix, int n) {
     std::vector<json::object> batch;
@@ -299,8 +304,12 @@ BOOST_AUTO_TEST_CASE(a_stream_on_one_node_follows_commits_through_another) {
   auto history = from0.events(3, 10s);
   BOOST_TEST_REQUIRE(history.size() == 3u);
   publish("l", 2);
+  const auto published = std::chrono::steady_clock::now();
   auto live = from0.events(2, 10s);
   BOOST_TEST_REQUIRE(live.size() == 2u);
+  // The open streams make the reader listen: it hears of the commit at once, not at its
+  // once-a-second look at the counter row.
+  BOOST_TEST((std::chrono::steady_clock::now() - published < 300ms));
   auto newest = latest.events(2, 10s);
   std::vector<std::string> ids;
   for (const auto* v : {&history, &live})
@@ -311,6 +320,37 @@ BOOST_AUTO_TEST_CASE(a_stream_on_one_node_follows_commits_through_another) {
   BOOST_TEST(as_int(at(newest[0], "seq")) == 4);
   BOOST_TEST(as_int(at(newest[1], "seq")) == 5);
   BOOST_TEST(!from0.next_event(300ms).has_value());  // nothing repeated
+}
+
+// A long poll held on one node is answered as soon as an event is committed through another:
+// the held request makes its node listen for other nodes' commits (without that, it would
+// hear of them through its once-a-second look at the counter row).
+BOOST_FIXTURE_TEST_CASE(a_long_poll_on_one_node_is_answered_by_a_commit_through_another,
+                        writer_and_reader) {
+  auto w = make_client(writer);
+  for (int round = 0; round < 4; ++round) {
+    auto held = std::async(std::launch::async, [&] {
+      auto c = make_client(reader);
+      return c.get("/events?after=" + std::to_string(round) + "&wait=10");
+    });
+    std::this_thread::sleep_for(300ms);
+    BOOST_TEST_REQUIRE((held.wait_for(0ms) == std::future_status::timeout));
+    const auto ok =
+        w.post_json("/publish", array_body({make_event("t", "e" + std::to_string(round))}));
+    BOOST_TEST_REQUIRE(ok.status == 200u);
+    const auto published = std::chrono::steady_clock::now();
+    BOOST_TEST_REQUIRE((held.wait_for(5s) == std::future_status::ready));
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - published)
+            .count();
+    BOOST_TEST_MESSAGE("round " << round << ": answered " << ms << " ms after the 200");
+    BOOST_TEST(ms < 300.0);
+    const auto r = held.get();
+    BOOST_TEST_REQUIRE(r.status == 200u);
+    const auto body = as_object(r.json());
+    BOOST_TEST(as_int(at(body, "count")) == 1);
+    BOOST_TEST(as_int(at(body, "next_after")) == round + 1);
+  }
 }
 
 // PostgreSQL stopped: 503 unavailable everywhere but the process stays up; started again:

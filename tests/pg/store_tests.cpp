@@ -8,6 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -44,6 +45,8 @@ BOOST_AUTO_TEST_CASE(listeners_hear_every_nodes_commits_in_order_once) {
   const auto uri = agg::test::fresh_database();
   auto a = store::pg_store::open(uri, {});
   auto b = store::pg_store::open(uri, {});
+  // Both follow other nodes' commits, as a node with live subscribers does.
+  const store::commit_follower follow_a(*a), follow_b(*b);
   notices on_a, on_b;
   a->add_commit_listener([&](const store::commit_notice& n) {
     std::lock_guard lk(on_a.mu);
@@ -90,6 +93,59 @@ BOOST_AUTO_TEST_CASE(listeners_hear_every_nodes_commits_in_order_once) {
   BOOST_TEST(s.totals.received == 7u);
   BOOST_TEST(s.totals.unique_processed == 5u);
   BOOST_TEST(s.totals.duplicate_dropped == 2u);
+  a->close();
+  b->close();
+}
+
+// A node listens for other nodes' commits only while something on it follows them: without a
+// follower it hears of them through its once-a-second look at the counter row.
+BOOST_AUTO_TEST_CASE(other_nodes_commits_are_heard_at_once_only_while_followed) {
+  const auto uri = agg::test::fresh_database();
+  auto a = store::pg_store::open(uri, {});
+  auto b = store::pg_store::open(uri, {});
+  std::mutex mu;
+  std::vector<std::pair<std::int64_t, std::chrono::steady_clock::time_point>> heard;  // by b
+  b->add_commit_listener([&](const store::commit_notice& n) {
+    std::lock_guard lk(mu);
+    heard.emplace_back(n.last_seq, std::chrono::steady_clock::now());
+  });
+  // 11 commits through node A, 100 ms apart; how long after each one node B heard of it.
+  int next_id = 0;
+  auto delays = [&] {
+    std::vector<std::pair<std::int64_t, std::chrono::steady_clock::time_point>> sent;
+    for (int i = 0; i < 11; ++i) {
+      request_events r({"e" + std::to_string(next_id++)});
+      std::vector<store::batch_entry> g{r.entry()};
+      BOOST_TEST_REQUIRE(!a->commit(g), a->failure());
+      sent.emplace_back(r.results[0].seq, std::chrono::steady_clock::now());
+      std::this_thread::sleep_for(100ms);
+    }
+    std::this_thread::sleep_for(1500ms);  // the once-a-second look comes within this
+    std::vector<double> ms;
+    std::lock_guard lk(mu);
+    for (const auto& [seq, at] : sent) {
+      const auto it =
+          std::find_if(heard.begin(), heard.end(), [&](const auto& h) { return h.first >= seq; });
+      BOOST_TEST_REQUIRE((it != heard.end()), "seq " << seq << " never heard");
+      ms.push_back(std::chrono::duration<double, std::milli>(it->second - at).count());
+    }
+    return ms;
+  };
+
+  // Not followed: heard through the look every second. Commits 100 ms apart over a second
+  // always include one made just after a look, which waits about a second for the next.
+  const auto unfollowed = delays();
+  const double slowest_unfollowed = *std::max_element(unfollowed.begin(), unfollowed.end());
+  BOOST_TEST_MESSAGE("not followed: slowest " << slowest_unfollowed << " ms");
+  BOOST_TEST(slowest_unfollowed >= 700.0);
+
+  // Followed: LISTEN; each commit's notification comes within milliseconds.
+  const store::commit_follower follow(*b);
+  std::this_thread::sleep_for(200ms);
+  const auto followed = delays();
+  const double slowest_followed = *std::max_element(followed.begin(), followed.end());
+  BOOST_TEST_MESSAGE("followed: slowest " << slowest_followed << " ms");
+  BOOST_TEST(slowest_followed < 300.0);
   a->close();
   b->close();
 }
