@@ -44,7 +44,8 @@ bool is_postgres_uri(std::string_view db) noexcept;
 //    events/s went through).
 //  - While the server is unreachable writable() and readable() are false; a monitor thread
 //    reconnects every 250 ms and the store is usable again without a restart.
-// Connections: the writer's, the monitor's (LISTEN), one for /stats and one per reader.
+// Connections: the writer's, the monitor's (LISTEN while followed), one for /stats and one per
+// reader.
 class pg_store final : public event_store {
  public:
   struct settings {
