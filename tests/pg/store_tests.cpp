@@ -123,11 +123,13 @@ BOOST_AUTO_TEST_CASE(other_nodes_commits_are_heard_at_once_only_while_followed) 
     std::this_thread::sleep_for(1500ms);  // the once-a-second look comes within this
     std::vector<double> ms;
     std::lock_guard lk(mu);
-    for (const auto& [seq, at] : sent) {
+    // Not a structured binding: clang 14 (the sanitizer builds) cannot capture one.
+    for (const auto& commit : sent) {
+      const std::int64_t seq = commit.first;
       const auto it =
           std::find_if(heard.begin(), heard.end(), [&](const auto& h) { return h.first >= seq; });
       BOOST_TEST_REQUIRE((it != heard.end()), "seq " << seq << " never heard");
-      ms.push_back(std::chrono::duration<double, std::milli>(it->second - at).count());
+      ms.push_back(std::chrono::duration<double, std::milli>(it->second - commit.second).count());
     }
     return ms;
   };
