@@ -47,8 +47,15 @@ sqlite_checkpointer::~sqlite_checkpointer() {
 }
 
 void sqlite_checkpointer::committed(int wal_pages) noexcept {
+  if (wal_pages < wal_pages_) {  // the WAL started again
+    pass_at_ = static_cast<int>(s_.pass_pages);
+    restart_at_ = static_cast<int>(s_.restart_pages);
+    wait_at_pages_ = static_cast<int>(s_.limit_pages);
+  }
   wal_pages_ = wal_pages;
-  if (wal_pages < static_cast<int>(s_.start_pages)) return;
+  written_.store(wal_pages, std::memory_order_release);
+  if (wal_pages < pass_at_) return;
+  pass_at_ = wal_pages + static_cast<int>(s_.pass_pages);
   std::lock_guard lk(mu_);
   if (!pending_) {
     pending_ = true;
@@ -56,20 +63,26 @@ void sqlite_checkpointer::committed(int wal_pages) noexcept {
   }
 }
 
-void sqlite_checkpointer::wait_if_over_limit() noexcept {
-  if (wal_pages_ < wait_at_pages_) return;
+void sqlite_checkpointer::wait_if_due() noexcept {
+  const bool at_limit = wal_pages_ >= wait_at_pages_;
+  if (!at_limit && !(wal_pages_ >= restart_at_ && catch_up_due_.load(std::memory_order_acquire)))
+    return;
+  catch_up_due_.store(false, std::memory_order_relaxed);
   std::unique_lock lk(mu_);
   if (stopping_) return;
   const std::uint64_t ticket = ++requested_;
   pending_ = true;
   work_cv_.notify_one();
-  const bool served =
-      done_cv_.wait_for(lk, s_.max_wait, [&] { return served_ >= ticket || stopping_; });
-  // Served: the next transaction starts the WAL again (unless a reader still held old frames:
-  // then the next commit waits again, briefly). Given up: wait again only after another
-  // limit_pages, so a checkpoint that cannot finish never holds every commit.
-  wait_at_pages_ =
-      served ? static_cast<int>(s_.limit_pages) : wal_pages_ + static_cast<int>(s_.limit_pages);
+  const bool served = done_cv_.wait_for(lk, at_limit ? s_.max_wait : s_.catch_up_wait,
+                                        [&] { return served_ >= ticket || stopping_; });
+  // Served: the next transaction starts the WAL again, and committed() sees it. Not started
+  // (a reader still held old frames) or given up: ask again only after another restart_pages
+  // (limit_pages at the bound), so a pass that cannot finish never holds every commit.
+  if (!served) withdrawn_ = ticket;
+  restart_at_ = wal_pages_ + static_cast<int>(s_.restart_pages);
+  if (at_limit)
+    wait_at_pages_ =
+        served ? static_cast<int>(s_.limit_pages) : wal_pages_ + static_cast<int>(s_.limit_pages);
 }
 
 std::uint64_t sqlite_checkpointer::complete_checkpoints() const noexcept {
@@ -85,18 +98,13 @@ void sqlite_checkpointer::run() noexcept {
     if (stopping_) return;
     pending_ = false;
     const std::uint64_t began_for = requested_;
+    const bool writer_waits = requested_ > std::max(served_, withdrawn_);
     lk.unlock();
     int frames = 0, copied = 0;
     const int rc =
         sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    const int written = written_.load(std::memory_order_acquire);
     lk.lock();
-    if (rc == SQLITE_OK && copied == frames) {
-      ++complete_;
-      served_ = began_for;
-      done_cv_.notify_all();
-      last_copied = -1;
-      continue;
-    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // A failing disk: the writer finds out through its own commits; let it go on now.
       served_ = began_for;
@@ -104,12 +112,23 @@ void sqlite_checkpointer::run() noexcept {
       work_cv_.wait_for(lk, failure_pause, [&] { return stopping_; });
       continue;
     }
-    // Not every frame copied: a reader still needs older ones, or the writer added more.
-    if (requested_ > served_) {
+    const bool all = rc == SQLITE_OK && copied == frames;
+    if (all) {
+      ++complete_;
+      served_ = began_for;
+      done_cv_.notify_all();
+    }
+    if (writer_waits && !all && requested_ > std::max(served_, withdrawn_)) {
+      // A reader still needs older frames: again, while the writer waits.
       pending_ = true;
       if (copied == last_copied) work_cv_.wait_for(lk, retry_pause, [&] { return stopping_; });
+      last_copied = copied;
+      continue;
     }
-    last_copied = copied;
+    last_copied = -1;
+    // Frames appended during this pass are still to copy: a writer waiting now for the next
+    // pass waits for about a pass's worth only, and may then start the WAL again.
+    if (!writer_waits && written > copied) catch_up_due_.store(true, std::memory_order_release);
   }
 }
 

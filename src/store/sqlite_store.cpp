@@ -42,7 +42,10 @@ sqlite_store::sqlite_store(const std::string& path, settings s)
   for (const auto& [topic, n] : rec.topic_counts) topic_counts_.emplace(topic, n);
   publish_index_size();
   checkpointer_ = std::make_unique<sqlite_checkpointer>(
-      path, sqlite_checkpointer::settings{s.sync, s.checkpoint_pages, s.wal_limit_pages});
+      path, sqlite_checkpointer::settings{.sync = s.sync,
+                                          .pass_pages = s.checkpoint_pages,
+                                          .restart_pages = s.wal_restart_pages,
+                                          .limit_pages = s.wal_limit_pages});
   // The WAL file may keep the length the bound lets it reach: reused rather than regrown.
   constexpr std::int64_t frame_bytes = 4096 + 24;  // SQLite's default page and frame header
   writer_->hand_checkpoints_to(
@@ -61,7 +64,7 @@ sqlite_store::~sqlite_store() {
 
 boost::system::error_code sqlite_store::commit(std::span<const batch_entry> group) {
   if (failed_.load(std::memory_order_acquire)) return make_error_code(errc::unavailable);
-  checkpointer_->wait_if_over_limit();
+  checkpointer_->wait_if_due();
   const std::int64_t first_seq = last_seq_ + 1;
   counters totals = committed_;
   auto ec = write_group(group, first_seq, totals);

@@ -32,8 +32,10 @@ class sqlite_store final : public event_store {
   struct settings {
     sync_mode sync = sync_mode::normal;  // see sync_mode
     std::size_t readers = 2;             // read connections (each on its own strand) for pages
-    // WAL frames that start a checkpoint, and that hold the writer until one copied them all.
-    std::uint32_t checkpoint_pages = sqlite_checkpointer::settings{}.start_pages;
+    // WAL frames written between two checkpoint passes, that let the writer start the WAL
+    // again, and that hold the writer until a pass copied them all (see sqlite_checkpointer).
+    std::uint32_t checkpoint_pages = sqlite_checkpointer::settings{}.pass_pages;
+    std::uint32_t wal_restart_pages = sqlite_checkpointer::settings{}.restart_pages;
     std::uint32_t wal_limit_pages = sqlite_checkpointer::settings{}.limit_pages;
   };
 

@@ -319,6 +319,39 @@ BOOST_AUTO_TEST_CASE(sqlite_store_recovers_index_and_counters_after_close) {
   BOOST_TEST(s->stats().totals.unique_processed == 3u);
 }
 
+namespace {
+
+// Commits `commits` groups of 20 events of ~1.5 KB (10-16 WAL frames each) with keys from
+// `first`, and returns the longest the WAL file was after a commit.
+std::uintmax_t commit_wal_frames(store::sqlite_store& s, const std::string& path, int first,
+                                 int commits) {
+  constexpr int per_commit = 20;
+  const std::string payload = R"({"p":")" + std::string(1500, 'x') + R"("})";
+  std::vector<std::string> ids;  // the events view them
+  ids.reserve(static_cast<std::size_t>(commits * per_commit));
+  std::uintmax_t longest_wal = 0;
+  for (int c = 0; c < commits; ++c) {
+    std::vector<event> evs;
+    for (int i = 0; i < per_commit; ++i) {
+      const int n = first + c * per_commit + i;
+      ids.push_back("id-" + std::to_string(n));
+      event e = make_event("t", ids.back());
+      e.payload = payload;
+      e.key_hash = static_cast<std::uint64_t>(n) + 1;
+      evs.push_back(e);
+    }
+    std::vector<event_result> r;
+    const std::vector<store::batch_entry> group{{evs, &r}};
+    BOOST_REQUIRE(!s.commit(group));
+    longest_wal = std::max(longest_wal, std::filesystem::file_size(path + "-wal"));
+  }
+  return longest_wal;
+}
+
+constexpr std::uintmax_t wal_frame_bytes = 4096 + 24;
+
+}  // namespace
+
 // Checkpoints run on the checkpointer's own connection; the writer waits only when the WAL
 // reaches its bound, so the WAL file never grows past it; close() leaves the database alone.
 BOOST_AUTO_TEST_CASE(sqlite_store_checkpoints_off_the_commit_path_within_a_wal_bound) {
@@ -326,30 +359,13 @@ BOOST_AUTO_TEST_CASE(sqlite_store_checkpoints_off_the_commit_path_within_a_wal_b
   const auto path = dir.file("events.db");
   store::sqlite_store::settings cfg;
   cfg.checkpoint_pages = 4;
+  cfg.wal_restart_pages = 1000000;  // only the bound starts the WAL again
   cfg.wal_limit_pages = 32;
-  constexpr int commits = 24, per_commit = 20;
-  const std::string payload = R"({"p":")" + std::string(1500, 'x') + R"("})";
-  std::vector<std::string> ids;  // the events view them
-  ids.reserve(commits * per_commit);
-  std::uintmax_t longest_wal = 0;
   {
     auto s = store::sqlite_store::open(path, cfg);
-    for (int c = 0; c < commits; ++c) {
-      std::vector<event> evs;
-      for (int i = 0; i < per_commit; ++i) {
-        ids.push_back("id-" + std::to_string(c * per_commit + i));
-        event e = make_event("t", ids.back());
-        e.payload = payload;
-        e.key_hash = ids.size();
-        evs.push_back(e);
-      }
-      std::vector<event_result> r;
-      const std::vector<store::batch_entry> group{{evs, &r}};
-      BOOST_REQUIRE(!s->commit(group));
-      longest_wal = std::max(longest_wal, std::filesystem::file_size(path + "-wal"));
-    }
+    const auto longest_wal = commit_wal_frames(*s, path, 0, 24);
     // Each commit adds about 10 frames: the bound plus one commit, never the whole 240.
-    BOOST_TEST(longest_wal <= (32u + 16u) * (4096u + 24u) + 32u);
+    BOOST_TEST(longest_wal <= (32u + 16u) * wal_frame_bytes + 32u);
     BOOST_TEST(std::filesystem::file_size(path) > 20u * 4096u);  // copied while open
     s->close();
   }
@@ -357,8 +373,31 @@ BOOST_AUTO_TEST_CASE(sqlite_store_checkpoints_off_the_commit_path_within_a_wal_b
   BOOST_TEST(!std::filesystem::exists(path + "-shm"));
   auto w = store::sqlite_writer::open(path, sync_mode::normal);
   const auto r = w->recover([](std::int64_t) {}, [](std::int64_t, std::uint64_t) {});
-  BOOST_TEST(r.max_seq == commits * per_commit);
-  BOOST_TEST(r.totals.unique_processed == std::uint64_t{commits * per_commit});
+  BOOST_TEST(r.max_seq == 24 * 20);
+  BOOST_TEST(r.totals.unique_processed == std::uint64_t{24 * 20});
+}
+
+// Under writes without a pause no pass copies every frame, yet the WAL starts again soon after
+// it reached wal_restart_pages, far below its bound: the writer waits for one pass there.
+// Passes start every checkpoint_pages frames, not back to back.
+BOOST_AUTO_TEST_CASE(sqlite_store_starts_the_wal_again_under_sustained_writes) {
+  temp_dir dir;
+  const auto path = dir.file("events.db");
+  store::sqlite_store::settings cfg;
+  cfg.checkpoint_pages = 40;
+  cfg.wal_restart_pages = 200;
+  cfg.wal_limit_pages = 1000000;
+  auto s = store::sqlite_store::open(path, cfg);
+  const auto longest_wal = commit_wal_frames(*s, path, 0, 300);  // 3,000-4,900 frames
+  // The restart point plus the frames of the commits made during one pass and the wait for
+  // the next: a pass takes a few commits' time, so the WAL never holds half of what was
+  // written; without the writer's wait it would hold all of it.
+  BOOST_TEST(longest_wal < 1500u * wal_frame_bytes);
+  BOOST_TEST(std::filesystem::file_size(path) > 2000u * 4096u);  // copied while open
+  s->close();
+  auto w = store::sqlite_writer::open(path, sync_mode::normal);
+  const auto r = w->recover([](std::int64_t) {}, [](std::int64_t, std::uint64_t) {});
+  BOOST_TEST(r.max_seq == 300 * 20);
 }
 
 BOOST_AUTO_TEST_CASE(a_file_served_by_a_store_cannot_be_opened_by_another) {
