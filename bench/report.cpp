@@ -586,22 +586,31 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
 - **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms: not reached.** In the full run of 4d655f9, wrk
   at 64 connections gave 28,375 requests/s = 0.69 × wrk → nginx, p99 5.67 ms (16
   connections: p99 6.56 ms), and agg-load 0.45 ×, at ~46-53 µs of server CPU per request
-  against nginx's 15.2. The tail comes from the checkpoints' disk writes. Interleaved wrk
-  runs of 5b611c9 (10 s each, 2026-12-02 18:30-20:00 UTC): a build that never checkpoints
-  has p99 1.4 and 2.1 ms on disk at 16 connections; the landed build 3.9-6.8 ms on disk and
-  2.3-2.5 ms on tmpfs. In those runs the server's own histogram has 99.7% of requests under
-  2.5 ms, and `perf sched` shows the writer never blocking on I/O: the extra time is outside
-  the server's request window, while the VM's disk is busy. Each commit writes 6.6 WAL pages
-  at 16 connections, 4.5 of them on every commit whatever it holds (counters, topic counts,
-  key and topic blocks, page 1): about 80 MB/s at 24k requests/s, all fsynced by checkpoints
-  that run back to back (4,600-7,700 fdatasyncs in 10 s). Tried and not kept: pacing the
-  checkpoints (97% fewer fsyncs, but the WAL then restarts only at its 256 MiB bound, and
-  batch p99 rose from 35-55 to 46-89 ms); a writer wait for the last short checkpoint (p99
-  9-11 ms at 64 connections); early writeback with `sync_file_range`; 1 and 2 KiB pages. A
-  prototype without the counters and topic-count writes (2 pages fewer per commit) cut the
-  WAL writes by 30% and the writer's CPU by 5-11%, but not p99. Next step: that schema
-  change, for CPU; for the tail, the I/O threads' wake-up latency while block I/O is in
-  flight.
+  against nginx's 15.2. The tail came from the checkpoints' fsyncs, and `perf sched` of a
+  wrk run at 16 connections (91b5694, 2026-12-03 07:15 UTC) shows how: the checkpointer ran
+  7.1 ms on one CPU without a switch, inside `fdatasync` (24% of its samples in `iowrite16`,
+  the virtio disk's doorbell, which traps to the hypervisor), while wrk waited runnable on
+  that CPU and the other CPU sat idle for 7.0 ms. The server's own histogram misses it (99.7%
+  of requests under 2.5 ms there): the wait is in wrk and in the I/O threads' wake-ups. Each
+  commit writes 6.6 WAL pages at 16 connections, about 80 MB/s, and the passes ran back to
+  back once the WAL held 32 MiB: 4,504 `fdatasync`s in 7 s (`perf stat -e
+  syscalls:sys_enter_fdatasync`). Since e658bb7 a pass starts every 2 MiB written, and the
+  writer waits for one pass every 128 MiB, after which SQLite starts the WAL file again: 279
+  `fdatasync`s in 7 s. Interleaved `wrk -t1 -d8s --latency` runs on disk, 3 rounds
+  (2026-12-03 07:47 UTC, 91b5694 then e658bb7): 16 connections p99 8.30 / 7.97 / 7.68 ms →
+  3.25 / 4.12 / 6.39 ms, 64 connections 5.86 / 4.89 / 5.05 → 5.34 / 4.60 / 4.28 ms; batches
+  of 1000 unchanged (302k / 289k → 299k / 301k events/s). Tried on the way (wrk, 16
+  connections): no checkpoints at all, p99 1.4-1.6 ms; the checkpointer at nice 10 or 19,
+  no change (the kernel section is not preempted); its connection at `synchronous=OFF`,
+  p99 43-53 ms (the restart's header fsync then writes the whole unsynced WAL inside a
+  commit); paced passes with no restart, 1.6-2.5 ms, but the WAL grows to its bound; restarts
+  every 32 MiB, p99 8-10 ms at 64 connections (each wait for the last pass took 7-10 ms: two
+  fsyncs of 3-4 ms on this disk). Earlier: early writeback with `sync_file_range`, 1 and 2
+  KiB pages. Next step for the tail: the wait before each restart, which is two fsyncs of a
+  few milliseconds on this disk, once per 128 MiB; for the rate, the writes every commit
+  makes whatever it holds (counters, topic counts, key and topic blocks, page 1: 4.5 of the
+  6.6 pages): a prototype without the counters and topic-count writes cut the WAL writes by
+  30% and the writer's CPU by 5-11%.
 )";
 
 std::string report::profile_section() const {
