@@ -599,7 +599,12 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
   `fdatasync`s in 7 s. Interleaved `wrk -t1 -d8s --latency` runs on disk, 3 rounds
   (2026-12-03 07:47 UTC, 91b5694 then e658bb7): 16 connections p99 8.30 / 7.97 / 7.68 ms →
   3.25 / 4.12 / 6.39 ms, 64 connections 5.86 / 4.89 / 5.05 → 5.34 / 4.60 / 4.28 ms; batches
-  of 1000 unchanged (302k / 289k → 299k / 301k events/s). Tried on the way (wrk, 16
+  of 1000 unchanged (302k / 289k → 299k / 301k events/s). Later rounds at 64 connections
+  (08:45-08:55 UTC) put 2 MiB passes behind back-to-back ones (p99 5.8 / 6.6 / 8.8 / 8.7
+  against 4.7 / 5.3 / 5.4 / 6.5 ms) and 512 KiB passes ahead (4.10 / 4.72 / 4.20 / 4.21 ms;
+  16 connections 3.67 / 4.79 against 4.00 / 5.03 ms; 917 `fdatasync`s in 7 s), so passes
+  start every 512 KiB since; batches of 1000 pay ~5% for it (284k / 286k against 300k /
+  299k events/s), still above 0.6 × SQLite. Tried on the way (wrk, 16
   connections): no checkpoints at all, p99 1.4-1.6 ms; the checkpointer at nice 10 or 19,
   no change (the kernel section is not preempted); its connection at `synchronous=OFF`,
   p99 43-53 ms (the restart's header fsync then writes the whole unsynced WAL inside a
