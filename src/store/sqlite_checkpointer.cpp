@@ -54,7 +54,9 @@ void sqlite_checkpointer::committed(int wal_pages) noexcept {
   }
   wal_pages_ = wal_pages;
   written_.store(wal_pages, std::memory_order_release);
-  if (wal_pages < pass_at_) return;
+  // Past restart_at_ no pass starts here: the one under way ends idle, so the writer's wait
+  // that follows is for a single pass, not for the rest of one already running too.
+  if (wal_pages < pass_at_ || wal_pages >= restart_at_) return;
   pass_at_ = wal_pages + static_cast<int>(s_.pass_pages);
   std::lock_guard lk(mu_);
   if (!pending_) {

@@ -59,9 +59,10 @@ class sqlite_checkpointer {
     // for it; with 32 MiB, four times as many stalls raised p99 at 64 connections by 2-4 ms.
     std::uint32_t restart_pages = 32768;
     std::uint32_t limit_pages = 65536;  // WAL frames (256 MiB) that hold the writer
-    // Longest wait for the pass before a restart: a reader holding old frames keeps it from
-    // copying them all; the WAL then goes on growing rather than hold commits.
-    std::chrono::milliseconds catch_up_wait{20};
+    // Longest wait for the pass before a restart (two fsyncs, 3-10 ms on this project's disk):
+    // a reader holding old frames keeps it from copying them all; the WAL then goes on
+    // growing rather than hold commits.
+    std::chrono::milliseconds catch_up_wait{50};
     // Longest wait at the bound: a checkpoint that cannot finish (a failing disk, a reader
     // holding an old snapshot) lets the WAL grow rather than stop the service.
     std::chrono::milliseconds max_wait{10000};
