@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace agg::store {
@@ -78,10 +79,12 @@ void sqlite_checkpointer::wait_if_due() noexcept {
   const bool served = done_cv_.wait_for(lk, at_limit ? s_.max_wait : s_.catch_up_wait,
                                         [&] { return served_ >= ticket || stopping_; });
   // Served: the next transaction starts the WAL again, and committed() sees it. Not started
-  // (a reader still held old frames) or given up: ask again only after another restart_pages
-  // (limit_pages at the bound), so a pass that cannot finish never holds every commit.
+  // (a reader still held old frames, or a sync took over catch_up_wait: this disk has 50 ms
+  // ones) or given up: ask again after an eighth of restart_pages more (limit_pages at the
+  // bound), so a pass that cannot finish never holds every commit, and one slow sync does not
+  // let the WAL run into its bound.
   if (!served) withdrawn_ = ticket;
-  restart_at_ = wal_pages_ + static_cast<int>(s_.restart_pages);
+  restart_at_ = wal_pages_ + std::max(1, static_cast<int>(s_.restart_pages / 8));
   if (at_limit)
     wait_at_pages_ =
         served ? static_cast<int>(s_.limit_pages) : wal_pages_ + static_cast<int>(s_.limit_pages);
