@@ -604,7 +604,13 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
   against 4.7 / 5.3 / 5.4 / 6.5 ms) and 512 KiB passes ahead (4.10 / 4.72 / 4.20 / 4.21 ms;
   16 connections 3.67 / 4.79 against 4.00 / 5.03 ms; 917 `fdatasync`s in 7 s), so passes
   start every 512 KiB since; batches of 1000 pay ~5% for it (284k / 286k against 300k /
-  299k events/s), still above 0.6 × SQLite. Tried on the way (wrk, 16
+  299k events/s), still above 0.6 × SQLite. In three
+  `scripts/bench --quick` runs of 512 KiB passes (78e22ed, 2624d9c, b31c1e5; 2026-12-03
+  08:50-09:07 UTC, each against 91b5694 in the same run): agg-load p99 3.49-3.62 ms against
+  4.66-5.77, wrk at 64 connections 3.55-3.95 against 4.80-5.45 (met in all three), but wrk
+  at 16 connections, run third on the same database, 11.9-15.4 ms (max ~100 ms) against
+  6.5-11.8. The same order by hand (agg-load 10 s, wrk 64, wrk 16 on one fresh database) gave
+  1.8-8.2 ms at 16 connections: that step's tail is the next thing to find. Tried on the way (wrk, 16
   connections): no checkpoints at all, p99 1.4-1.6 ms; the checkpointer at nice 10 or 19,
   no change (the kernel section is not preempted); its connection at `synchronous=OFF`,
   p99 43-53 ms (the restart's header fsync then writes the whole unsynced WAL inside a
