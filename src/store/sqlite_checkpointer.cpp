@@ -103,7 +103,7 @@ void sqlite_checkpointer::run() noexcept {
     if (stopping_) return;
     pending_ = false;
     const std::uint64_t began_for = requested_;
-    const bool writer_waits = requested_ > std::max(served_, withdrawn_);
+    const bool writer_waits = writer_waiting();
     lk.unlock();
     int frames = 0, copied = 0;
     const int rc =
@@ -123,7 +123,7 @@ void sqlite_checkpointer::run() noexcept {
       served_ = began_for;
       done_cv_.notify_all();
     }
-    if (writer_waits && !all && requested_ > std::max(served_, withdrawn_)) {
+    if (writer_waits && !all && writer_waiting()) {
       // A reader still needs older frames: again, while the writer waits.
       pending_ = true;
       if (copied == last_copied) work_cv_.wait_for(lk, retry_pause, [&] { return stopping_; });

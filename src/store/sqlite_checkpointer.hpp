@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -36,7 +37,7 @@ namespace agg::store {
 // fsync of the new WAL header inside that commit, are the checkpoints' whole cost on the
 // commit path: once per restart_pages frames written. A reader holding old frames can keep
 // the pass from copying them all: the writer then goes on after `catch_up_wait` and asks
-// again restart_pages frames later.
+// again an eighth of restart_pages later.
 //
 // The bound: once the WAL holds `limit_pages` frames, the writer waits (up to max_wait) until
 // a pass that began after it stopped has copied every frame.
@@ -92,6 +93,8 @@ class sqlite_checkpointer {
 
  private:
   void run() noexcept;
+  // Under mu_: the writer waits for a pass it asked for and has not given up on.
+  bool writer_waiting() const noexcept { return requested_ > std::max(served_, withdrawn_); }
 
   const settings s_;
   sqlite3* db_ = nullptr;  // the thread's only

@@ -321,10 +321,9 @@ BOOST_AUTO_TEST_CASE(sqlite_store_recovers_index_and_counters_after_close) {
 
 namespace {
 
-// Commits `commits` groups of 20 events of ~1.5 KB (10-16 WAL frames each) with keys from
-// `first`, and returns the longest the WAL file was after a commit.
-std::uintmax_t commit_wal_frames(store::sqlite_store& s, const std::string& path, int first,
-                                 int commits) {
+// Commits `commits` groups of 20 events of ~1.5 KB (10-16 WAL frames each), and returns the
+// longest the WAL file was after a commit.
+std::uintmax_t commit_wal_frames(store::sqlite_store& s, const std::string& path, int commits) {
   constexpr int per_commit = 20;
   const std::string payload = R"({"p":")" + std::string(1500, 'x') + R"("})";
   std::vector<std::string> ids;  // the events view them
@@ -333,7 +332,7 @@ std::uintmax_t commit_wal_frames(store::sqlite_store& s, const std::string& path
   for (int c = 0; c < commits; ++c) {
     std::vector<event> evs;
     for (int i = 0; i < per_commit; ++i) {
-      const int n = first + c * per_commit + i;
+      const int n = c * per_commit + i;
       ids.push_back("id-" + std::to_string(n));
       event e = make_event("t", ids.back());
       e.payload = payload;
@@ -363,7 +362,7 @@ BOOST_AUTO_TEST_CASE(sqlite_store_checkpoints_off_the_commit_path_within_a_wal_b
   cfg.wal_limit_pages = 32;
   {
     auto s = store::sqlite_store::open(path, cfg);
-    const auto longest_wal = commit_wal_frames(*s, path, 0, 24);
+    const auto longest_wal = commit_wal_frames(*s, path, 24);
     // Each commit adds about 10 frames: the bound plus one commit, never the whole 240.
     BOOST_TEST(longest_wal <= (32u + 16u) * wal_frame_bytes + 32u);
     BOOST_TEST(std::filesystem::file_size(path) > 20u * 4096u);  // copied while open
@@ -379,7 +378,6 @@ BOOST_AUTO_TEST_CASE(sqlite_store_checkpoints_off_the_commit_path_within_a_wal_b
 
 // Under writes without a pause no pass copies every frame, yet the WAL starts again soon after
 // it reached wal_restart_pages, far below its bound: the writer waits for one pass there.
-// Passes start every checkpoint_pages frames, not back to back.
 BOOST_AUTO_TEST_CASE(sqlite_store_starts_the_wal_again_under_sustained_writes) {
   temp_dir dir;
   const auto path = dir.file("events.db");
@@ -388,7 +386,7 @@ BOOST_AUTO_TEST_CASE(sqlite_store_starts_the_wal_again_under_sustained_writes) {
   cfg.wal_restart_pages = 200;
   cfg.wal_limit_pages = 1000000;
   auto s = store::sqlite_store::open(path, cfg);
-  const auto longest_wal = commit_wal_frames(*s, path, 0, 300);  // 3,000-4,900 frames
+  const auto longest_wal = commit_wal_frames(*s, path, 300);  // 3,000-4,900 frames
   // The restart point plus the frames of the commits made during one pass and the wait for
   // the next: a pass takes a few commits' time, so the WAL never holds half of what was
   // written; without the writer's wait it would hold all of it.
