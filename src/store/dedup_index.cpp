@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <new>
 
 namespace agg::store {
 namespace {
@@ -15,32 +16,52 @@ std::size_t capacity_for(std::size_t n) {
 
 }  // namespace
 
-dedup_index::dedup_index(std::size_t expected) {
-  rehash(capacity_for(expected));
+dedup_index::dedup_index(std::size_t expected) : table_(make_table(capacity_for(expected))) {}
+
+dedup_index::table dedup_index::make_table(std::size_t capacity) {
+  table t;
+  t.slots.reset(static_cast<slot*>(std::calloc(capacity, sizeof(slot))));
+  if (!t.slots) throw std::bad_alloc();
+  t.mask = capacity - 1;
+  return t;
+}
+
+void dedup_index::put(table& t, slot s) noexcept {
+  std::size_t i = s.hash & t.mask;
+  while (t.slots[i].seq != 0) i = (i + 1) & t.mask;
+  t.slots[i] = s;
 }
 
 void dedup_index::reserve(std::size_t n) {
-  if (capacity_for(n) > capacity()) rehash(capacity_for(n));
+  if (capacity_for(n) <= capacity()) return;
+  move_some(old_.mask + 1);
+  table grown = make_table(capacity_for(n));
+  for (std::size_t j = 0; j <= table_.mask; ++j)
+    if (table_.slots[j].seq != 0) put(grown, table_.slots[j]);
+  table_ = std::move(grown);
 }
 
 void dedup_index::insert(std::uint64_t hash, std::int64_t seq) {
-  if ((size_ + 1) * 10 > capacity() * 7) rehash(capacity() * 2);
-  std::size_t i = hash & mask_;
-  while (slots_[i].seq != 0) i = (i + 1) & mask_;
-  slots_[i] = {hash, seq};
+  if (old_.slots) {
+    move_some(move_step);
+  } else if ((size_ + 1) * 10 > capacity() * 7) {
+    old_ = std::move(table_);
+    table_ = make_table((old_.mask + 1) * 2);
+    moved_ = 0;
+    move_some(move_step);
+  }
+  put(table_, {hash, seq});
   ++size_;
 }
 
-void dedup_index::rehash(std::size_t new_capacity) {
-  std::unique_ptr<slot[]> old = std::move(slots_);
-  const std::size_t old_capacity = old ? mask_ + 1 : 0;
-  slots_ = std::make_unique<slot[]>(new_capacity);
-  mask_ = new_capacity - 1;
-  for (std::size_t j = 0; j < old_capacity; ++j) {
-    if (old[j].seq == 0) continue;
-    std::size_t i = old[j].hash & mask_;
-    while (slots_[i].seq != 0) i = (i + 1) & mask_;
-    slots_[i] = old[j];
+void dedup_index::move_some(std::size_t n) noexcept {
+  if (!old_.slots) return;
+  const std::size_t end = std::min(old_.mask + 1, moved_ + n);
+  for (; moved_ < end; ++moved_)
+    if (old_.slots[moved_].seq != 0) put(table_, old_.slots[moved_]);
+  if (moved_ > old_.mask) {
+    old_ = {};
+    moved_ = 0;
   }
 }
 
