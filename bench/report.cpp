@@ -583,45 +583,59 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
   23%, kernel 22%, mostly the WAL's `pwrite`s, libc 10%, our code 8%), 24% HTTP threads,
   12% checkpointer, at ~3.5-4.5 µs of writer CPU per event. Next step: fewer, larger WAL
   writes (the writer makes two `pwrite`s per 4 KiB page), and the checkpointer's copy.
-- **Single events ≥ 0.7 × nginx, p99 ≤ 5 ms: not reached.** In the full run of 4d655f9, wrk
-  at 64 connections gave 28,375 requests/s = 0.69 × wrk → nginx, p99 5.67 ms (16
-  connections: p99 6.56 ms), and agg-load 0.45 ×, at ~46-53 µs of server CPU per request
-  against nginx's 15.2. The tail came from the checkpoints' fsyncs, and `perf sched` of a
-  wrk run at 16 connections (91b5694, 2026-12-03 07:15 UTC) shows how: the checkpointer ran
-  7.1 ms on one CPU without a switch, inside `fdatasync` (24% of its samples in `iowrite16`,
-  the virtio disk's doorbell, which traps to the hypervisor), while wrk waited runnable on
-  that CPU and the other CPU sat idle for 7.0 ms. The server's own histogram misses it (99.7%
-  of requests under 2.5 ms there): the wait is in wrk and in the I/O threads' wake-ups. Each
-  commit writes 6.6 WAL pages at 16 connections, about 80 MB/s, and the passes ran back to
-  back once the WAL held 32 MiB: 4,504 `fdatasync`s in 7 s (`perf stat -e
-  syscalls:sys_enter_fdatasync`). Since e658bb7 a pass starts every 2 MiB written, and the
-  writer waits for one pass every 128 MiB, after which SQLite starts the WAL file again: 279
-  `fdatasync`s in 7 s. Interleaved `wrk -t1 -d8s --latency` runs on disk, 3 rounds
-  (2026-12-03 07:47 UTC, 91b5694 then e658bb7): 16 connections p99 8.30 / 7.97 / 7.68 ms →
-  3.25 / 4.12 / 6.39 ms, 64 connections 5.86 / 4.89 / 5.05 → 5.34 / 4.60 / 4.28 ms; batches
-  of 1000 unchanged (302k / 289k → 299k / 301k events/s). Later rounds at 64 connections
-  (08:45-08:55 UTC) put 2 MiB passes behind back-to-back ones (p99 5.8 / 6.6 / 8.8 / 8.7
-  against 4.7 / 5.3 / 5.4 / 6.5 ms) and 512 KiB passes ahead (4.10 / 4.72 / 4.20 / 4.21 ms;
-  16 connections 3.67 / 4.79 against 4.00 / 5.03 ms; 917 `fdatasync`s in 7 s), so passes
-  start every 512 KiB since; batches of 1000 pay ~5% for it (284k / 286k against 300k /
-  299k events/s), still above 0.6 × SQLite. In three
-  `scripts/bench --quick` runs of 512 KiB passes (78e22ed, 2624d9c, b31c1e5; 2026-12-03
-  08:50-09:07 UTC, each against 91b5694 in the same run): agg-load p99 3.49-3.62 ms against
-  4.66-5.77, wrk at 64 connections 3.55-3.95 against 4.80-5.45 (met in all three), but wrk
-  at 16 connections, run third on the same database, 11.9-15.4 ms (max ~100 ms) against
-  6.5-11.8. The same order by hand (agg-load 10 s, wrk 64, wrk 16 on one fresh database) gave
-  1.8-8.2 ms at 16 connections: that step's tail is the next thing to find. Tried on the way (wrk, 16
-  connections): no checkpoints at all, p99 1.4-1.6 ms; the checkpointer at nice 10 or 19,
-  no change (the kernel section is not preempted); its connection at `synchronous=OFF`,
-  p99 43-53 ms (the restart's header fsync then writes the whole unsynced WAL inside a
-  commit); paced passes with no restart, 1.6-2.5 ms, but the WAL grows to its bound; restarts
-  every 32 MiB, p99 8-10 ms at 64 connections (each wait for the last pass took 7-10 ms: two
-  fsyncs of 3-4 ms on this disk). Earlier: early writeback with `sync_file_range`, 1 and 2
-  KiB pages. Next step for the tail: the wait before each restart, which is two fsyncs of a
-  few milliseconds on this disk, once per 128 MiB; for the rate, the writes every commit
-  makes whatever it holds (counters, topic counts, key and topic blocks, page 1: 4.5 of the
-  6.6 pages): a prototype without the counters and topic-count writes cut the WAL writes by
-  30% and the writer's CPU by 5-11%.
+- **p99 ≤ 5 ms (wrk, database on disk): met since 02ca7a9, at 16 and 64 connections.** Two
+  causes, found in turn. (1) The checkpoints' fsyncs: `perf sched` of wrk at 16 connections
+  (91b5694) showed the checkpointer 7.1 ms on one CPU inside `fdatasync` (24% of its samples
+  in `iowrite16`, the virtio doorbell, which traps to the hypervisor) while wrk waited
+  runnable on that CPU and the other sat idle; passes ran back to back once the WAL held
+  32 MiB (4,504 `fdatasync`s in 7 s). Since e658bb7 a pass starts every 512 KiB written and
+  the writer waits for one pass every 128 MiB, where SQLite starts the WAL file again (917
+  `fdatasync`s in 7 s); interleaved wrk runs moved p99 at 64 connections from 4.9-5.9 ms to
+  4.1-4.7 ms, and batches of 1000 paid ~5% (284k / 286k against 300k / 299k events/s).
+  Tried and dropped: the checkpointer at nice 10 or 19 (no change: the kernel section is not
+  preempted), its connection at `synchronous=OFF` (p99 43-53 ms: the restart's header fsync
+  then writes the whole unsynced WAL inside a commit), no restarts (the WAL grows to its
+  bound), restarts every 32 MiB (p99 8-10 ms), early writeback with `sync_file_range`, 1 and
+  2 KiB pages. (2) The dedup index's growth, which was the 16-connection tail that three
+  `scripts/bench --quick` runs still showed (11.9-15.4 ms, max ~100 ms) and runs by hand
+  mostly did not. Read wrk's p99 knowing how wrk computes it: at the end of a run it corrects
+  for coordinated omission (`stats_correct` in wrk.c): every latency longer than a
+  connection's mean interval between requests (connections × run time / requests, 0.5 ms at
+  16 connections and 30k requests/s) adds the samples of the requests that connection would
+  have sent meanwhile. One pause of T ms thus adds about T × (requests per ms) samples spread
+  from 0 to T: one 99 ms pause at 30k requests/s adds ~3,000 of a 10 s run's 300k, the whole
+  1%. In the bench's order by hand (seeds, agg-load 10 s, wrk 64, then wrk 16 on one
+  database; 2026-12-03 11:10-11:25 UTC), wrk at 16 connections reported p99 10.3-14.3 ms
+  while a `tcpdump` of the same run (269,229 requests) had request-to-answer p99 0.83 ms,
+  p99.9 3.57 ms, max 97 ms, the server's histogram had 99.95% under 2.5 ms, and agg-load at
+  16 connections right after had p99 1.27 ms. Commits over 5 ms, traced inside the server
+  (a throw-away build), had their time in `write_group`, not in the checkpointer's wait nor
+  in the commit: 6.7, 15.4, 25.7 and 50.5 ms at 45,893, 91,786, 183,501 and 367,008 stored
+  keys, exactly where the dedup index passed 70% of 64k, 128k, 256k and 512k slots and grew
+  in one insert, and 99 ms at 734k in another run (a new 32 MiB table, every key stored
+  again). Since 02ca7a9 the index grows 8 slots per insert (README
+  "The dedup index"). The same order by hand, de0e69b then 02ca7a9, two rounds: wrk 64 max
+  54 / 64 → 8.1 / 6.9 ms, wrk 16 p99 3.0 / 1.4 → 1.6 / 1.8 ms (in these rounds the pause fell
+  in the 64-connection run); traced, no `write_group` after the seeds took over 6.2 ms. In
+  the bench run above, against de0e69b: wrk 16 p99 10.30 → 2.57 ms, wrk 64 max 52.95 →
+  14.28 ms, agg-load p99 5.02 → 4.42 ms. What remains on the commit path: the writer's wait
+  before each WAL restart, 1.5-15 ms (a pass and its fsyncs) once per 128 MiB written,
+  every ~1.8 s at 16 connections.
+- **Single events ≥ 0.7 × nginx: not reached.** This run: agg-load 0.38 × nginx (46.2 µs of
+  server CPU per request against nginx's 12.8), wrk at 64 connections 0.52 × wrk → nginx;
+  earlier runs 0.45-0.51 × and 0.54-0.69 ×. With agg-load's 16.5 µs per request on the same
+  2 cores, 0.7 × nginx needs (12.8 + 13.9) / 0.7 − 16.5 = 21.6 µs of server CPU per request,
+  less than half of today's. `perf report --sort comm` of a single-event run (02ca7a9, agg-load
+  64 connections, 44 µs per request with perf attached) puts 74% in the HTTP threads (with
+  the logger), 20% in the writer and 6% in the checkpointer: even a free commit would leave
+  ~33 µs on the HTTP threads, 2.5 × nginx's whole request. Their self time is spread thin
+  (shares of all the server's samples): allocation (`malloc`/`free`, 8.6%), mutexes (3.2%),
+  Asio strand copies (2.7%), the socket calls and the kernel under them. Next step: the per-request allocations and executor
+  copies on the HTTP threads (a request's parse, job, answer and strand hand-offs), then one
+  hand-off fewer per request (the answer written from the writer's completion without a
+  second post); for the writer, the commit's fixed pages (counters, topic counts, key and
+  topic blocks, page 1: 4.5 of 6.6 WAL pages; a prototype without the counter writes cut WAL
+  writes by 30% and the writer's CPU by 5-11%).
 )";
 
 std::string report::profile_section() const {
