@@ -714,7 +714,10 @@ std::string report::postgres_section() const {
                             res("pg/3-nodes-batch", {"events_per_s"}).value_or(0)),
                    one),
                1.0)
-    << " (on a shared machine a few percent is noise).\n\n";
+    << " (on a shared machine a few percent is noise; this table runs 1, 2 and 3 nodes one "
+       "after the other, so compare node counts with the interleaved runs kept by hand in "
+       "[Several nodes on PostgreSQL: interleaved "
+       "runs](#several-nodes-on-postgresql-interleaved-runs)).\n\n";
   for (const auto& p : r_.perf())
     if (p.at("step").as_string() == "pg-batch")
       o << "### Profile: 1 node, batches of 1000 through haproxy\n\n" << profile_tables(p) << "\n";
