@@ -54,7 +54,6 @@ void sqlite_checkpointer::committed(int wal_pages) noexcept {
     wait_at_pages_ = static_cast<int>(s_.limit_pages);
   }
   wal_pages_ = wal_pages;
-  written_.store(wal_pages, std::memory_order_release);
   // Past restart_at_ no pass starts here: the one under way ends idle, so the writer's wait
   // that follows is for a single pass, not for the rest of one already running too.
   if (wal_pages < pass_at_ || wal_pages >= restart_at_) return;
@@ -104,11 +103,11 @@ void sqlite_checkpointer::run() noexcept {
     pending_ = false;
     const std::uint64_t began_for = requested_;
     const bool writer_waits = writer_waiting();
+    catch_up_due_.store(false, std::memory_order_relaxed);  // a pass is under way
     lk.unlock();
     int frames = 0, copied = 0;
     const int rc =
         sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-    const int written = written_.load(std::memory_order_acquire);
     lk.lock();
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // A failing disk: the writer finds out through its own commits; let it go on now.
@@ -131,9 +130,13 @@ void sqlite_checkpointer::run() noexcept {
       continue;
     }
     last_copied = -1;
-    // Frames appended during this pass are still to copy: a writer waiting now for the next
-    // pass waits for about a pass's worth only, and may then start the WAL again.
-    if (!writer_waits && written > copied) catch_up_due_.store(true, std::memory_order_release);
+    // No pass is under way now: a writer past restart_at_ may wait for the next one, which
+    // copies only what this one left. Set after every pass, even one that copied every frame
+    // it saw or that a writer waited for: a commit that ended just after it may have added
+    // frames, and past restart_at_ no commit starts a pass, so without this the writer would
+    // never wait again and the WAL would grow to its bound (a test saw 3,600 frames against a
+    // restart at 200, with the CPUs shared).
+    catch_up_due_.store(true, std::memory_order_release);
   }
 }
 

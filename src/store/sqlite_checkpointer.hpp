@@ -106,8 +106,8 @@ class sqlite_checkpointer {
   int restart_at_ = static_cast<int>(s_.restart_pages);
   int wait_at_pages_ = static_cast<int>(s_.limit_pages);
 
-  std::atomic<int> written_{0};            // wal_pages_, for the thread
-  std::atomic<bool> catch_up_due_{false};  // to the writer: wait for the pass before a restart
+  // To the writer: no pass is under way, so a wait before a restart is for a single pass.
+  std::atomic<bool> catch_up_due_{false};
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // to the thread: work is due, or stop
