@@ -45,7 +45,8 @@ sqlite_store::sqlite_store(const std::string& path, settings s)
       path, sqlite_checkpointer::settings{.sync = s.sync,
                                           .pass_pages = s.checkpoint_pages,
                                           .restart_pages = s.wal_restart_pages,
-                                          .limit_pages = s.wal_limit_pages});
+                                          .limit_pages = s.wal_limit_pages,
+                                          .catch_up_wait = s.wal_restart_wait});
   // The WAL file may keep the length the bound lets it reach: reused rather than regrown.
   constexpr std::int64_t frame_bytes = 4096 + 24;  // SQLite's default page and frame header
   writer_->hand_checkpoints_to(

@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,10 @@ class sqlite_store final : public event_store {
     std::uint32_t checkpoint_pages = sqlite_checkpointer::settings{}.pass_pages;
     std::uint32_t wal_restart_pages = sqlite_checkpointer::settings{}.restart_pages;
     std::uint32_t wal_limit_pages = sqlite_checkpointer::settings{}.limit_pages;
+    // Longest wait for the pass that lets the WAL start again (catch_up_wait): 50 ms. Tests set
+    // it long, so that a slow disk or a CPU shared with other tests cannot make the writer give
+    // up every wait.
+    std::chrono::milliseconds wal_restart_wait = sqlite_checkpointer::settings{}.catch_up_wait;
   };
 
   // Locks the file against a second server, opens or creates it, and rebuilds the index and
