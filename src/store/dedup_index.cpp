@@ -34,7 +34,7 @@ void dedup_index::put(table& t, slot s) noexcept {
 
 void dedup_index::reserve(std::size_t n) {
   if (capacity_for(n) <= capacity()) return;
-  move_some(old_.mask + 1);
+  if (growing()) move_some(old_.mask + 1);
   table grown = make_table(capacity_for(n));
   for (std::size_t j = 0; j <= table_.mask; ++j)
     if (table_.slots[j].seq != 0) put(grown, table_.slots[j]);
@@ -42,20 +42,17 @@ void dedup_index::reserve(std::size_t n) {
 }
 
 void dedup_index::insert(std::uint64_t hash, std::int64_t seq) {
-  if (old_.slots) {
-    move_some(move_step);
-  } else if ((size_ + 1) * 10 > capacity() * 7) {
+  if (!growing() && (size_ + 1) * 10 > capacity() * 7) {
     old_ = std::move(table_);
     table_ = make_table((old_.mask + 1) * 2);
-    moved_ = 0;
-    move_some(move_step);
   }
+  move_some(move_step);
   put(table_, {hash, seq});
   ++size_;
 }
 
 void dedup_index::move_some(std::size_t n) noexcept {
-  if (!old_.slots) return;
+  if (!growing()) return;
   const std::size_t end = std::min(old_.mask + 1, moved_ + n);
   for (; moved_ < end; ++moved_)
     if (old_.slots[moved_].seq != 0) put(table_, old_.slots[moved_]);
