@@ -34,7 +34,7 @@ int serve(const agg::options& opts) {
   auto store = open_store(opts);
   agg::consumer::consumer consumer(*store,
                                    {opts.queue_capacity, opts.batch_max,
-                                    std::chrono::milliseconds(opts.linger_ms), http.executor()},
+                                    std::chrono::milliseconds(opts.linger_ms)},
                                    log);
   // --auth on: the keys are loaded (and the JWT key read) before the port opens.
   std::unique_ptr<agg::auth::authenticator> auth;

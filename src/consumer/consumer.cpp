@@ -169,20 +169,16 @@ void consumer::record_commit(const std::vector<std::shared_ptr<publish_job>>& jo
 }
 
 void consumer::complete(std::vector<std::shared_ptr<publish_job>>& jobs) {
-  auto hand_over = [](std::vector<std::shared_ptr<publish_job>> js) {
-    for (auto& job : js) {
-      auto ex = job->executor;
-      boost::asio::post(ex, [j = std::move(job)] {
-        auto done = std::move(j->on_done);  // breaks a job <-> handler cycle, if any
-        done(*j);
-      });
-    }
-  };
-  if (opts_.completion_executor)
-    boost::asio::post(opts_.completion_executor,
-                      [hand_over, js = std::move(jobs)]() mutable { hand_over(std::move(js)); });
-  else
-    hand_over(std::move(jobs));
+  // Each answer is posted straight to its submitter's executor. Every I/O thread runs an
+  // io_context of its own, and a post interrupts a thread's wait only if nothing else did since
+  // it last waited, so a commit wakes each I/O thread at most once.
+  for (auto& job : jobs) {
+    auto ex = job->executor;
+    boost::asio::post(ex, [j = std::move(job)] {
+      auto done = std::move(j->on_done);  // breaks a job <-> handler cycle, if any
+      done(*j);
+    });
+  }
   jobs.clear();
 }
 

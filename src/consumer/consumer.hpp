@@ -7,7 +7,6 @@
 #include "core/metrics.hpp"
 #include "store/event_store.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -24,11 +23,6 @@ struct consumer_options {
   std::size_t queue_capacity = 65536;      // events admitted but not yet committed
   std::size_t batch_max = 4096;            // most events per transaction
   std::chrono::microseconds linger{2000};  // longest wait for a batch to fill
-  // Where the answers of a commit are handed over: one post per commit to this executor (the
-  // HTTP io_context), which then posts each request's handler to its session. Posting each
-  // handler from the consumer thread instead wakes an HTTP thread per request. Default: none,
-  // each handler is posted straight to its job's executor.
-  boost::asio::any_io_executor completion_executor;
 };
 
 // The idempotent consumer. Submitters (HTTP sessions, the broker intake) hand in whole

@@ -28,8 +28,8 @@ namespace net = boost::asio;
 template <class Session>
 class chunked_sink final : public queued_sink {
  public:
-  chunked_sink(std::shared_ptr<Session> s, executor_type strand, api::stream_reply r)
-      : queued_sink(std::move(strand), std::move(r)), session_(std::move(s)) {}
+  chunked_sink(std::shared_ptr<Session> s, executor_type executor, api::stream_reply r)
+      : queued_sink(std::move(executor), std::move(r)), session_(std::move(s)) {}
 
  private:
   void write_messages(const std::vector<message>& ms, write_handler done) override {
@@ -286,7 +286,7 @@ void basic_http_session<Stream>::handle() {
   api::request r{std::move(request_), std::move(req.body().text),
                  net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked)};
   ctx_.handler.handle(std::move(r), [self = this->shared_from_this()](api::answer a) {
-    // Answers may come from a store or consumer thread: back to this session's strand.
+    // Answers may come from a store or consumer thread: back to this session's thread.
     net::dispatch(self->stream_.get_executor(),
                   [self, a = std::move(a)]() mutable { self->on_answer(std::move(a)); });
   });

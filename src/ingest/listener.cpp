@@ -13,8 +13,10 @@ namespace agg::ingest {
 
 namespace net = boost::asio;
 
-listener::listener(net::io_context& ioc, const net::ip::tcp::endpoint& ep, server_context& ctx)
-    : ioc_(ioc), ctx_(ctx), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_(strand_) {
+listener::listener(net::io_context& ioc, std::vector<net::io_context*> sessions,
+                   const net::ip::tcp::endpoint& ep, server_context& ctx)
+    : sessions_(std::move(sessions)),
+      ctx_(ctx), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_(strand_) {
   boost::system::error_code ec;
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -37,7 +39,7 @@ void listener::stop() {
     boost::system::error_code ec;
     self->acceptor_.non_blocking(true, ec);
     while (!ec) {
-      http_session::stream_type::socket_type socket(net::make_strand(self->ioc_));
+      http_session::stream_type::socket_type socket(self->next_session_executor());
       self->acceptor_.accept(socket, ec);
       if (!ec) self->start_session(std::move(socket));
     }
@@ -47,9 +49,14 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand: its handlers never run concurrently.
-  acceptor_.async_accept(net::make_strand(ioc_), boost::beast::bind_front_handler(
+  acceptor_.async_accept(next_session_executor(), boost::beast::bind_front_handler(
                                                      &listener::on_accept, shared_from_this()));
+}
+
+http_session::executor_type listener::next_session_executor() {
+  auto& ioc = *sessions_[next_];
+  next_ = (next_ + 1) % sessions_.size();
+  return ioc.get_executor();
 }
 
 void listener::on_accept(boost::system::error_code ec,

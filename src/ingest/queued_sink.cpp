@@ -1,6 +1,5 @@
 #include "ingest/queued_sink.hpp"
 
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -8,8 +7,8 @@
 
 namespace agg::ingest {
 
-queued_sink::queued_sink(executor_type strand, api::stream_reply callbacks)
-    : strand_(std::move(strand)), callbacks_(std::move(callbacks)) {}
+queued_sink::queued_sink(executor_type executor, api::stream_reply callbacks)
+    : executor_(std::move(executor)), callbacks_(std::move(callbacks)) {}
 
 namespace {
 
@@ -31,7 +30,10 @@ bool queued_sink::send_all(std::vector<message> ms) {
   std::size_t bytes = 0;
   for (const auto& m : ms) bytes += m ? m->size() : 0;
   queued_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  boost::asio::dispatch(strand_, [self = shared_from_this(), ms = std::move(ms), bytes]() mutable {
+  // Posted, never run inline: the caller (the subscriptions, on the first I/O thread) may be on
+  // this connection's thread, and must not see the stream finish (and its callbacks run)
+  // inside its own call.
+  boost::asio::post(executor_, [self = shared_from_this(), ms = std::move(ms), bytes]() mutable {
     if (self->finished_ || self->end_queued_) {
       self->queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
       return;
@@ -50,7 +52,7 @@ void queued_sink::enqueue(std::vector<message> ms) {
 void queued_sink::end(message last, std::uint16_t code, std::string reason) {
   if (ending_.exchange(true, std::memory_order_acq_rel)) return;
   if (last) queued_bytes_.fetch_add(last->size(), std::memory_order_relaxed);
-  boost::asio::dispatch(strand_, [self = shared_from_this(), last = std::move(last), code,
+  boost::asio::post(executor_, [self = shared_from_this(), last = std::move(last), code,
                                   reason = std::move(reason)]() mutable {
     if (self->finished_) return;
     if (last) self->queue_.push_back(std::move(last));

@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -43,10 +44,11 @@ server::server(const options& opts, logger& log)
     : opts_(opts),
       log_(log),
       threads_(opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency())),
-      ioc_(static_cast<int>(threads_)),
+      ioc_(1),
       signals_(ioc_, SIGINT, SIGTERM),
       reload_signals_(ioc_),
       drain_timer_(ioc_) {
+  for (unsigned i = 1; i < threads_; ++i) more_.push_back(std::make_unique<net::io_context>(1));
   if (!opts.tls_cert.empty()) tls_ = std::make_unique<tls_context>(opts.tls_cert, opts.tls_key);
 }
 
@@ -69,7 +71,9 @@ void server::listen(api::handler& handler) {
   }
   // Only now announce the port: SIGTERM must find the handler installed above, not the
   // default action, as soon as a client can know the service is there.
-  listener_ = std::make_shared<listener>(ioc_, ep, *ctx_);
+  std::vector<net::io_context*> contexts{&ioc_};
+  for (auto& c : more_) contexts.push_back(c.get());
+  listener_ = std::make_shared<listener>(ioc_, std::move(contexts), ep, *ctx_);
   listener_->run();
   std::string line = "listening";
   logger::append_field(line, "host", opts_.host);
@@ -83,10 +87,18 @@ std::uint16_t server::port() const {
 }
 
 void server::run() {
+  // The other threads' io_contexts may have nothing to do for a while (no connection yet):
+  // held until the first one's run() returns.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> held;
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
-  // run() returns once the acceptor is closed and every admitted request has been answered.
+  for (auto& c : more_) {
+    held.push_back(net::make_work_guard(*c));
+    pool.emplace_back([&c] { c->run(); });
+  }
+  // ioc_.run() returns once the acceptor is closed and every connection has ended (the drain
+  // watches them all); the other threads then finish what is left and return.
   ioc_.run();
+  held.clear();
   for (auto& t : pool) t.join();
 }
 

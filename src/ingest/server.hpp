@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <vector>
 
 namespace agg::ingest {
 
@@ -29,7 +30,8 @@ class server {
   server(const options& opts, logger& log);
   ~server();
 
-  // Where answers are handed back to the I/O threads (the consumer posts one per commit).
+  // The first I/O thread's: signals, the listener, the drain, and what the service runs
+  // besides connections (subscription fetches).
   boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
   // Set once SIGTERM or SIGINT arrived; the service refuses new work from then on.
   const std::atomic<bool>& stopping() const noexcept { return stopping_; }
@@ -55,7 +57,10 @@ class server {
   const options& opts_;
   logger& log_;
   const unsigned threads_;
+  // One io_context per I/O thread, each run by that thread alone; a connection stays on the one
+  // the listener gave it. ioc_ is the first thread's, more_ the others' (--threads - 1).
   boost::asio::io_context ioc_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> more_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<tls_context> tls_;  // null: plain HTTP
   std::unique_ptr<server_context> ctx_;

@@ -38,7 +38,7 @@ void basic_websocket_session<Stream>::run(beast::http::request<beast::http::stri
     auto s = weak.lock();
     if (!s) return;
     if (!force) return s->end({}, websocket::close_code::going_away, "shutting down");
-    net::post(s->strand_, [s] {
+    net::post(s->executor_, [s] {
       beast::get_lowest_layer(s->ws_).close();
       s->peer_gone(net::error::operation_aborted);
     });

@@ -31,7 +31,7 @@ class basic_websocket_session final : public queued_sink {
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t);
   void write_messages(const std::vector<message>& ms, write_handler done) override;
-  void write_from(std::size_t i, write_handler done);  // strand: one WebSocket message each
+  void write_from(std::size_t i, write_handler done);  // its thread: one WebSocket message each
   void write_end(std::uint16_t code, const std::string& reason, write_handler done) override;
   void on_finished(boost::system::error_code ec) override;
 
@@ -40,7 +40,7 @@ class basic_websocket_session final : public queued_sink {
   server_context& ctx_;
   boost::beast::flat_buffer buffer_;
   bool open_ = false;                              // the handshake is done
-  const std::vector<message>* writing_ = nullptr;  // strand: the batch write_messages got
+  const std::vector<message>* writing_ = nullptr;  // its thread: the batch write_messages got
   metrics::route route_ = metrics::route::other;   // of the upgrade request
 };
 
