@@ -621,21 +621,37 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
   14.28 ms, agg-load p99 5.02 → 4.42 ms. What remains on the commit path: the writer's wait
   before each WAL restart, 1.5-15 ms (a pass and its fsyncs) once per 128 MiB written,
   every ~1.8 s at 16 connections.
-- **Single events ≥ 0.7 × nginx: not reached.** This run: agg-load 0.38 × nginx (46.2 µs of
-  server CPU per request against nginx's 12.8), wrk at 64 connections 0.52 × wrk → nginx;
-  earlier runs 0.45-0.51 × and 0.54-0.69 ×. With agg-load's 16.5 µs per request on the same
-  2 cores, 0.7 × nginx needs (12.8 + 13.9) / 0.7 − 16.5 = 21.6 µs of server CPU per request,
-  less than half of today's. `perf report --sort comm` of a single-event run (02ca7a9, agg-load
-  64 connections, 44 µs per request with perf attached) puts 74% in the HTTP threads (with
-  the logger), 20% in the writer and 6% in the checkpointer: even a free commit would leave
-  ~33 µs on the HTTP threads, 2.5 × nginx's whole request. Their self time is spread thin
-  (shares of all the server's samples): allocation (`malloc`/`free`, 8.6%), mutexes (3.2%),
-  Asio strand copies (2.7%), the socket calls and the kernel under them. Next step: the per-request allocations and executor
-  copies on the HTTP threads (a request's parse, job, answer and strand hand-offs), then one
-  hand-off fewer per request (the answer written from the writer's completion without a
-  second post); for the writer, the commit's fixed pages (counters, topic counts, key and
-  topic blocks, page 1: 4.5 of 6.6 WAL pages; a prototype without the counter writes cut WAL
-  writes by 30% and the writer's CPU by 5-11%).
+- **Single events ≥ 0.7 × nginx: not reached.** The run of 760dec6 (2026-12-03 15:06 UTC,
+  against 34ebe13): agg-load 0.45 × nginx (38.1 µs of server CPU per request against 45.1
+  before; nginx 12.0), wrk at 64 connections 0.62 × wrk → nginx (38,218 against 32,545
+  requests/s). With agg-load's 14.9 µs per request on the same 2 cores, 0.7 × nginx needs
+  (12.0 + 13.7) / 0.7 − 14.9 = 21.8 µs of server CPU per request. What 760dec6 changed: each
+  HTTP thread runs an event loop of its own (README "I/O threads"). Before, the two threads
+  shared one `io_context`, with a strand per connection, and handed work to each other
+  through Asio's scheduler (1.4 `futex` calls per request). What the HTTP side costs without
+  the store, measured with wrk at 64 connections, server CPU per request, the old build
+  then the new one, interleaved with nginx (2026-12-03 14:40-15:00 UTC; nginx 12.6-13.2 µs, once
+  10.1 and once 16.8):
+
+  | request | one shared loop, strands | a loop per thread, no strands |
+  |---|---|---|
+  | `GET /health` | 24.8-30.8 µs | 15.1-15.2 µs |
+  | `POST /publish`, rejected (422: the body is parsed and validated, nothing is queued) | 27.3-30.2 µs | 16.1-16.9 µs |
+  | `POST /publish`, accepted (20% duplicates) | 32.6-40.8 µs | 31.8-32.3 µs |
+
+  So the HTTP side of a request is now ~16.5 µs, 1.3 × nginx's whole request, and the commit
+  path adds ~15 µs more: the writer thread is 32% of the server's CPU in a single-event
+  profile (~12 µs per request), the checkpointer 7%. For scale, raw SQLite
+  (`bench-sqlite-append --txn 14`, the ~14 requests a commit holds under this load) costs
+  3.8 µs of CPU per row, 1.9 at `--txn 1000`: 16.5 + 3.8 = 20.3 µs is under the budget, so
+  this is not a proven floor. Where the writer's time goes (`perf`, shares of all the
+  server's samples): `pwrite` 10% (SQLite writes each WAL frame with two calls, its header
+  and its page, ~16 per commit), posting the answers and waking threads ~4%, SQLite itself
+  ~5%. Next step: one write per commit for the WAL frames (the frames must still reach the
+  file before the commit returns, for kill -9), then the commit's fixed pages (counters,
+  topic counts, key and topic blocks, page 1: 4.5 of 6.6 WAL pages; a prototype without the
+  counter writes cut WAL writes by 30% and the writer's CPU by 5-11%), then the HTTP side's
+  per-request allocations.
 )";
 
 std::string report::profile_section() const {
