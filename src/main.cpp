@@ -32,10 +32,9 @@ int serve(const agg::options& opts) {
   agg::ingest::server http(opts, log);
   // SQLite: the index and counters are rebuilt from the file here, before the port opens.
   auto store = open_store(opts);
-  agg::consumer::consumer consumer(*store,
-                                   {opts.queue_capacity, opts.batch_max,
-                                    std::chrono::milliseconds(opts.linger_ms)},
-                                   log);
+  agg::consumer::consumer consumer(
+      *store, {opts.queue_capacity, opts.batch_max, std::chrono::milliseconds(opts.linger_ms)},
+      log);
   // --auth on: the keys are loaded (and the JWT key read) before the port opens.
   std::unique_ptr<agg::auth::authenticator> auth;
   if (opts.auth)

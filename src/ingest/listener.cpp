@@ -16,7 +16,10 @@ namespace net = boost::asio;
 listener::listener(net::io_context& ioc, std::vector<net::io_context*> sessions,
                    const net::ip::tcp::endpoint& ep, server_context& ctx)
     : sessions_(std::move(sessions)),
-      ctx_(ctx), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_(strand_) {
+      ctx_(ctx),
+      strand_(net::make_strand(ioc)),
+      acceptor_(strand_),
+      retry_(strand_) {
   boost::system::error_code ec;
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -50,7 +53,7 @@ void listener::stop() {
 
 void listener::do_accept() {
   acceptor_.async_accept(next_session_executor(), boost::beast::bind_front_handler(
-                                                     &listener::on_accept, shared_from_this()));
+                                                      &listener::on_accept, shared_from_this()));
 }
 
 http_session::executor_type listener::next_session_executor() {

@@ -53,7 +53,7 @@ void queued_sink::end(message last, std::uint16_t code, std::string reason) {
   if (ending_.exchange(true, std::memory_order_acq_rel)) return;
   if (last) queued_bytes_.fetch_add(last->size(), std::memory_order_relaxed);
   boost::asio::post(executor_, [self = shared_from_this(), last = std::move(last), code,
-                                  reason = std::move(reason)]() mutable {
+                                reason = std::move(reason)]() mutable {
     if (self->finished_) return;
     if (last) self->queue_.push_back(std::move(last));
     self->end_queued_ = true;

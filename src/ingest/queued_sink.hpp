@@ -30,19 +30,20 @@ class queued_sink : public api::stream_sink, public std::enable_shared_from_this
   }
   void end(message last, std::uint16_t code, std::string reason) override;
 
-  // Transport side, on its thread: the head is written, start writing and tell the endpoint.
+  // Transport side, on the connection's thread: the head is written, start writing and tell the
+  // endpoint.
   void open();
-  // Transport side, on its thread, after it closed the socket: the peer is gone. A write in
-  // flight then fails and finishes the stream; otherwise it finishes here.
+  // Transport side, on the connection's thread, after it closed the socket: the peer is gone. A
+  // write in flight then fails and finishes the stream; otherwise it finishes here.
   void peer_gone(boost::system::error_code ec);
 
  protected:
-  // Writes the messages in order (one gathered write where the framing allows it).
-  virtual void write_messages(const std::vector<message>& ms, write_handler done) = 0;  // its thread
-  virtual void write_end(std::uint16_t code, const std::string& reason,
-                         write_handler done) = 0;  // its thread
-  // The stream is over (ended, failed or peer gone): the transport lets go of the connection.
-  virtual void on_finished(boost::system::error_code ec) = 0;  // its thread
+  // The three run on the connection's thread. Writes the messages in order (one gathered
+  // write where the framing allows it); writes the end; the stream is over (ended, failed or
+  // peer gone): the transport lets go of the connection.
+  virtual void write_messages(const std::vector<message>& ms, write_handler done) = 0;
+  virtual void write_end(std::uint16_t code, const std::string& reason, write_handler done) = 0;
+  virtual void on_finished(boost::system::error_code ec) = 0;
 
   executor_type executor_;
 

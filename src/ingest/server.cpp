@@ -4,9 +4,9 @@
 #include "ingest/server_context.hpp"
 #include "ingest/tls_context.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
