@@ -405,7 +405,10 @@ void basic_http_session<Stream>::write_chunks(const std::vector<api::stream_sink
 
 template <class Stream>
 void basic_http_session<Stream>::write_last_chunk(queued_sink::write_handler done) {
-  if (parser_->get().version() == 10) return done({});  // the close ends the body
+  // HTTP/1.0: the close ends the body. Posted, not called: a write never completes inside
+  // the call that started it (see queued_sink::send_all).
+  if (parser_->get().version() == 10)
+    return net::post(stream_.get_executor(), [done] { done({}); });
   tcp().expires_after(io_timeout);
   net::async_write(
       stream_, net::buffer(last_chunk.data(), last_chunk.size()),

@@ -1,6 +1,6 @@
 #include "ingest/queued_sink.hpp"
 
-#include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
 
 #include <algorithm>
 #include <iterator>
@@ -30,17 +30,20 @@ bool queued_sink::send_all(std::vector<message> ms) {
   std::size_t bytes = 0;
   for (const auto& m : ms) bytes += m ? m->size() : 0;
   queued_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  // Posted, never run inline: the caller (the subscriptions, on the first I/O thread) may be on
-  // this connection's thread, and must not see the stream finish (and its callbacks run)
-  // inside its own call.
-  boost::asio::post(executor_, [self = shared_from_this(), ms = std::move(ms), bytes]() mutable {
+  // Runs at once when called on the connection's thread (the endpoint's on_open), so what it
+  // sends there goes before anything another thread sends meanwhile (SSE's retry line before
+  // the first event). That may also be a caller that is not this connection's handler (the
+  // subscriptions' timers, on the first I/O thread) and holds its locks: fine, because pump()
+  // only starts writes, and the transports never complete one inside the call that started it.
+  auto take = [self = shared_from_this(), ms = std::move(ms), bytes]() mutable {
     if (self->finished_ || self->end_queued_) {
       self->queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
       return;
     }
     self->enqueue(std::move(ms));
     self->pump();
-  });
+  };
+  boost::asio::dispatch(executor_, std::move(take));
   return true;
 }
 
@@ -52,8 +55,8 @@ void queued_sink::enqueue(std::vector<message> ms) {
 void queued_sink::end(message last, std::uint16_t code, std::string reason) {
   if (ending_.exchange(true, std::memory_order_acq_rel)) return;
   if (last) queued_bytes_.fetch_add(last->size(), std::memory_order_relaxed);
-  boost::asio::post(executor_, [self = shared_from_this(), last = std::move(last), code,
-                                reason = std::move(reason)]() mutable {
+  boost::asio::dispatch(executor_, [self = shared_from_this(), last = std::move(last), code,
+                                    reason = std::move(reason)]() mutable {
     if (self->finished_) return;
     if (last) self->queue_.push_back(std::move(last));
     self->end_queued_ = true;
