@@ -26,7 +26,7 @@ namespace agg::ingest {
 // gave it, which only that thread runs, so its handlers never run concurrently without a
 // strand. Measured with wrk at 64 connections, server CPU per request, 2 I/O threads: with one
 // shared io_context and a strand per connection, GET /health 25–31 µs and a rejected publish
-// (400, no store) 27–30; with an io_context per thread, still with strands, 17–20 and 20–21;
+// (422, no store) 27–30; with an io_context per thread, still with strands, 17–20 and 20–21;
 // without the strands 15 and 16–17 (nginx's static 200: 13). A concrete executor, not
 // any_io_executor: every async step copies it, and type-erased copies cost ~4% of a request.
 using session_executor = boost::asio::io_context::executor_type;
