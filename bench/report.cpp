@@ -14,7 +14,9 @@
 // fill-start, fill-middle, fill-end, after-restart (agg-load or wrk results),
 // "<build>/server-fresh" and
 // "<build>/server-restart" (spawn_unix_ns, ready_unix_ns, stop_ns, exit), "<build>/db"
-// (bytes); "command" lines (step, cmd) and "perf" lines (step, samples, command, self,
+// (bytes); "handoff" (bench-handoff), "memory/seed-single", "memory/single",
+// "memory/wrk-single" and "memory/server" (the floor of step 3a, bench-memory-store);
+// "command" lines (step, cmd) and "perf" lines (step, samples, command, self,
 // children: files of `perf report -t '|'` output) or one "perf-note" (note).
 
 #include <boost/json/parse.hpp>
@@ -166,6 +168,7 @@ class report {
   std::string before_after_table() const;
   std::string formats_table() const;
   std::string parse_section() const;
+  std::string floor_section() const;
   std::string profile_section() const;
   std::string postgres_section() const;
   std::string postgres_commands() const;
@@ -413,8 +416,7 @@ std::string report::before_after_table() const {
   return t.str();
 }
 
-// The same events as a JSON array, as NDJSON and as gzip + NDJSON (scripts/bench step
-// "formats"): rate, bytes on the wire per event, and the targets.
+// bench-parse: the publish body readers in process (scripts/bench step 1b).
 std::string report::parse_section() const {
   if (!r_.has("parse")) return {};
   std::ostringstream t;
@@ -436,6 +438,77 @@ std::string report::parse_section() const {
   return t.str() + "\n";
 }
 
+// The single-event floor (scripts/bench step 3a): the service's shape over a store in memory,
+// against nginx and against the real store, and the budget the 0.7 x nginx target leaves.
+std::string report::floor_section() const {
+  if (!r_.has("memory/single")) return {};
+  const std::string real = "current/single", mem = "memory/single";
+  const opt nginx_rps = res("nginx-single", {"requests_per_s"});
+  const opt nginx_srv = res("nginx-single", {"server", "cpu_us_per_event"});
+  const opt nginx_gen = res("nginx-single", {"generator_cpu_us_per_event"});
+  // The server CPU per event that 0.7 x nginx's rate leaves on the cores nginx and its
+  // generator saturate, after the generator's own share in the aggregator's run.
+  const opt budget =
+      sub(mul(opt(nginx_srv && nginx_gen ? opt(*nginx_srv + *nginx_gen) : std::nullopt), 1 / 0.7),
+          res(real, {"generator_cpu_us_per_event"}));
+  const opt mem_srv = res(mem, {"server", "cpu_us_per_event"});
+  std::ostringstream t;
+  t << "## The single-event floor\n\n"
+       "What a single-event request costs the service's shape when storing costs almost "
+       "nothing. `bench-memory-store` is this tree's HTTP threads, validation, bounded queue and "
+       "consumer thread (group commits, answers) over a store that keeps only the keys, counters "
+       "and topic counts in memory (`/stats` checked exactly as for the real store). Its cost per "
+       "request is the shape's share before anything is written; the real store adds its own "
+       "(and makes the group commits larger, which shares each wake-up among more "
+       "requests).\n\n"
+       "| Single-event POSTs, 64 connections, agg-load | events/s | × nginx | CPU µs/event: "
+       "server / generator | p99 |\n|---|---:|---:|---|---:|\n";
+  const auto row = [&](const std::string& what, const std::string& label, const std::string& note) {
+    const opt eps = res(label, {"requests_per_s"});
+    t << "| " << what << " | " << commas(eps) << " | " << fixed(div(eps, nginx_rps), 2) << " | "
+      << cpu(label) << note << " | " << fixed(res(label, {"latency_ms", "p99"}), 2) << " ms |\n";
+  };
+  row("nginx static 200", "nginx-single", "");
+  row("aggregator, store in memory", mem, ", " + check(mem));
+  row("aggregator, SQLite on disk (Results)", real, ", " + check(real));
+  if (r_.has("memory/wrk-single"))
+    t << "\nThe same with wrk (1 thread, 64 connections): store in memory "
+      << commas(res("memory/wrk-single", {"requests_per_s"})) << " requests/s = "
+      << fixed(div(res("memory/wrk-single", {"requests_per_s"}),
+                   res("wrk-nginx", {"requests_per_s"})),
+               2)
+      << " × wrk → nginx, p99 " << fixed(res("memory/wrk-single", {"latency_ms", "p99"}), 2)
+      << " ms; SQLite "
+      << fixed(div(res("current/wrk-single", {"requests_per_s"}),
+                   res("wrk-nginx", {"requests_per_s"})),
+               2)
+      << " ×.\n";
+  t << "\n**Budget.** 0.70 × nginx on these cores leaves the server (nginx " << fixed(nginx_srv, 1)
+    << " + its generator " << fixed(nginx_gen, 1) << ") / 0.7 − agg-load's "
+    << fixed(res(real, {"generator_cpu_us_per_event"}), 1) << " = **" << fixed(budget, 1)
+    << " µs of CPU per event**. The store in memory costs " << fixed(mem_srv, 1) << ": "
+    << (mem_srv && budget ? (*mem_srv > *budget ? "above the budget, so no store, however fast, "
+                                                  "meets the target in this shape on this machine"
+                                                : "under the budget, so a faster store could "
+                                                  "still meet the target")
+                          : std::string("n/a"))
+    << ".\n";
+  if (r_.has("handoff"))
+    t << "\n**Hand-offs.** Each request crosses threads twice: to the consumer thread and, with "
+         "its answer, back to its I/O thread. Waking a sleeping thread costs this machine "
+      << fixed(res("handoff", {"any_cpu", "cpu_us_per_handoff"}), 1)
+      << " µs of CPU when the two threads run on different CPUs and "
+      << fixed(res("handoff", {"one_cpu", "cpu_us_per_handoff"}), 1)
+      << " µs on one CPU (`bench-handoff`: two threads passing a token through a condition "
+         "variable, "
+      << commas(res("handoff", {"handoffs"}))
+      << " hand-offs per measurement). A group commit shares these wake-ups among the requests it "
+         "holds.\n";
+  return t.str() + "\n";
+}
+
+// The same events as a JSON array, as NDJSON and as gzip + NDJSON (scripts/bench step
+// "formats"): rate, bytes on the wire per event, and the targets.
 std::string report::formats_table() const {
   if (!r_.has("formats/json")) return {};
   const opt json_eps = res("formats/json", {"events_per_s"});
@@ -807,7 +880,7 @@ Latencies are those agg-load (or wrk, with `--latency`) measured per request.
          "sent. The payload filler is a run of `x`, so gzip does better here than on real "
          "payloads.\n\n"
       << f << "\n";
-  d << parse_section() << postgres_section() << profile_section()
+  d << parse_section() << floor_section() << postgres_section() << profile_section()
     << "\n## Commands\n\nExactly as run (`$TMP` is the script's temporary folder):\n\n```\n";
   for (const auto& c : r_.commands())
     d << "# " << c.at("step").as_string().c_str() << "\n"
@@ -874,6 +947,7 @@ int main(int argc, char** argv) {
   const results r(in);
   const report rep(r);
   if (r.has("current/single")) std::cout << rep.results_table();
+  if (const auto f = rep.floor_section(); !f.empty()) std::cout << "\n" << f;
   if (const auto f = rep.formats_table(); !f.empty()) std::cout << "\n" << f;
   if (const auto ba = rep.before_after_table(); !ba.empty()) std::cout << "\n" << ba;
   if (const auto pg = rep.postgres_section(); !pg.empty())
