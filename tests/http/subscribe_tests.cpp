@@ -3,6 +3,7 @@
 // across restarts, slow subscribers, limits, SIGTERM.
 #define BOOST_TEST_DYN_LINK
 #include "load_generator.hpp"
+#include "raw_connection.hpp"
 #include "stream_client.hpp"
 #include "test_support.hpp"
 
@@ -269,6 +270,48 @@ BOOST_AUTO_TEST_CASE(sse_and_websocket_overflow_messages) {
   BOOST_TEST_REQUIRE(ws.closed());
   BOOST_TEST(ws.close_code() == 4001);
   BOOST_TEST(ws.close_reason() == "overflow last_seq=" + std::to_string(last));
+}
+
+// HTTP/1.0 has no chunked encoding: the NDJSON body is the bytes up to the close, so a stream
+// that ends (here by overflow) must close the connection after its last line.
+BOOST_AUTO_TEST_CASE(http10_ndjson_stream_ends_with_its_last_line_and_the_close) {
+  server_process server({.args = {"--subscriber-buffer", "4096"}});
+  log_on_failure guard(server);
+  auto c = make_client(server);
+  raw_connection conn(server.host(), server.port(), std::chrono::seconds(30));
+  BOOST_TEST_REQUIRE(!conn.connect());
+  BOOST_TEST_REQUIRE(!conn.write("GET /subscribe?after=0 HTTP/1.0\r\n\r\n"));
+  json::object big{{"pad", std::string(8000, 'z')}};  // 20 MB in all, as above
+  for (int b = 0; b < 50; ++b) {
+    std::vector<json::object> batch;
+    for (int i = 0; i < 50; ++i)
+      batch.push_back(make_event("bulk", "e" + std::to_string(b * 50 + i), big));
+    BOOST_TEST_REQUIRE(c.post_json("/publish", array_body(batch)).status == 200u);
+  }
+  std::string all;
+  BOOST_TEST_REQUIRE(!conn.read_until_close(all));  // success means the server closed
+  const auto body_at = all.find("\r\n\r\n");
+  BOOST_TEST_REQUIRE(body_at != std::string::npos);
+  const std::string head = all.substr(0, body_at);
+  BOOST_TEST(head.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u, head);
+  BOOST_TEST(head.find("Content-Type: application/x-ndjson") != std::string::npos, head);
+  BOOST_TEST(head.find("chunked") == std::string::npos, head);
+  // Every line whole: events 1..N in order, then the overflow line naming N, then the close.
+  std::vector<std::string> lines;
+  for (std::size_t at = body_at + 4; at < all.size();) {
+    const auto nl = all.find('\n', at);
+    BOOST_TEST_REQUIRE(nl != std::string::npos, "the body ends inside a line");
+    lines.push_back(all.substr(at, nl - at));
+    at = nl + 1;
+  }
+  BOOST_TEST_REQUIRE(lines.size() >= 2u);
+  const auto overflow = as_object(parse_json(lines.back()));
+  const auto n = as_int(at(as_object(at(overflow, "overflow")), "last_seq"));
+  BOOST_TEST(n < 2500);
+  BOOST_TEST_REQUIRE(lines.size() == static_cast<std::size_t>(n) + 1);
+  for (std::int64_t i = 0; i < n; ++i)
+    BOOST_TEST(as_int(at(as_object(parse_json(lines[static_cast<std::size_t>(i)])), "seq")) ==
+               i + 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
