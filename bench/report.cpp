@@ -694,37 +694,43 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
   14.28 ms, agg-load p99 5.02 → 4.42 ms. What remains on the commit path: the writer's wait
   before each WAL restart, 1.5-15 ms (a pass and its fsyncs) once per 128 MiB written,
   every ~1.8 s at 16 connections.
-- **Single events ≥ 0.7 × nginx: not reached.** The run of 760dec6 (2026-12-03 15:06 UTC,
-  against 34ebe13): agg-load 0.45 × nginx (38.1 µs of server CPU per request against 45.1
-  before; nginx 12.0), wrk at 64 connections 0.62 × wrk → nginx (38,218 against 32,545
-  requests/s). With agg-load's 14.9 µs per request on the same 2 cores, 0.7 × nginx needs
-  (12.0 + 13.7) / 0.7 − 14.9 = 21.8 µs of server CPU per request. What 760dec6 changed: each
-  HTTP thread runs an event loop of its own (README "I/O threads"). Before, the two threads
-  shared one `io_context`, with a strand per connection, and handed work to each other
-  through Asio's scheduler (1.4 `futex` calls per request). What the HTTP side costs without
-  the store, measured with wrk at 64 connections, server CPU per request, the old build
-  then the new one, interleaved with nginx (2026-12-03 14:40-15:00 UTC; nginx 12.6-13.2 µs, once
-  10.1 and once 16.8):
-
-  | request | one shared loop, strands | a loop per thread, no strands |
-  |---|---|---|
-  | `GET /health` | 24.8-30.8 µs | 15.1-15.2 µs |
-  | `POST /publish`, rejected (422: the body is parsed and validated, nothing is queued) | 27.3-30.2 µs | 16.1-16.9 µs |
-  | `POST /publish`, accepted (20% duplicates) | 32.6-40.8 µs | 31.8-32.3 µs |
-
-  So the HTTP side of a request is now ~16.5 µs, 1.3 × nginx's whole request, and the commit
-  path adds ~15 µs more: the writer thread is 32% of the server's CPU in a single-event
-  profile (~12 µs per request), the checkpointer 7%. For scale, raw SQLite
-  (`bench-sqlite-append --txn 14`, the ~14 requests a commit holds under this load) costs
-  3.8 µs of CPU per row, 1.9 at `--txn 1000`: 16.5 + 3.8 = 20.3 µs is under the budget, so
-  this is not a proven floor. Where the writer's time goes (`perf`, shares of all the
-  server's samples): `pwrite` 10% (SQLite writes each WAL frame with two calls, its header
-  and its page, ~16 per commit), posting the answers and waking threads ~4%, SQLite itself
-  ~5%. Next step: one write per commit for the WAL frames (the frames must still reach the
-  file before the commit returns, for kill -9), then the commit's fixed pages (counters,
-  topic counts, key and topic blocks, page 1: 4.5 of 6.6 WAL pages; a prototype without the
-  counter writes cut WAL writes by 30% and the writer's CPU by 5-11%), then the HTTP side's
-  per-request allocations.
+- **Single events ≥ 0.7 × nginx: out of reach for this shape on this machine, and the
+  section "The single-event floor" shows why in every run.** The target leaves the server
+  (nginx's CPU per request + its generator's) / 0.7 − agg-load's own CPU per request: 19-22
+  µs. `bench-memory-store`, the same HTTP threads, queue and consumer thread over a store
+  that keeps only keys and counters in memory, already costs more: 30.2 µs in the run of
+  099aca0 (2026-12-03 18:06 UTC; budget 19.0, SQLite 33.5). Split by thread (agg-load, 64
+  connections, `/proc/<pid>/task/*/stat`, runs by hand 17:50-18:20 UTC, µs per request): the
+  HTTP threads 21.5-27.2, typically ~23, with either store; the consumer thread 5.6-6.1 with
+  the memory store and 11.5-14.1 with SQLite; SQLite's checkpointer 2.7-3.7. So the SQLite
+  store adds ~10 µs, and the HTTP threads alone use more than the whole budget.
+  - **The HTTP side.** A publish rejected with 422 (read, parsed, validated, answered,
+    nothing queued) costs 16.9-17.4 µs in three runs of four, 21.3 in one (wrk, 64
+    connections; nginx's static 200 12.8-14.1 in the same minutes): with every cross-thread
+    cost removed, most of the budget is gone. 760dec6 brought it there from 27-30 µs, by
+    giving each HTTP thread an event loop of its own (README "I/O threads"). In a profile of
+    the HTTP threads over the memory store, the kernel (loopback TCP, `epoll`, scheduling)
+    has 43% of their samples, malloc/free 9%.
+  - **The hand-offs.** An accepted request crosses threads twice, to the consumer thread and
+    back with its answer, and a thread that sleeps must be woken: on this virtual machine
+    that costs 10.7-12.4 µs of CPU across CPUs and 4.9-6.7 on one (`bench-handoff`, four
+    runs). `perf stat -p` per request (wrk, 64 connections, 8 s, two runs each): rejected
+    2.8-3.9 system calls and 0.09-0.16 context switches; accepted over the memory store
+    3.9-4.2 and 0.40-0.52 (of them `futex` 0.25-0.42 and `epoll_ctl` 0.14-0.17: the
+    wake-ups); over SQLite 5.4-5.7 and 0.38-0.46, with `pwrite` 0.9-1.0 and `fcntl` 0.5-0.6
+    (SQLite's WAL frames and locks). A group commit shares its wake-ups among its requests:
+    ~4 per commit over the memory store, ~11 over SQLite.
+  - **Tried, not landed:** waking the consumer once at the end of each I/O thread's round
+    of ready sockets instead of at the first request. Over the memory store the floor fell
+    ~10% (server / generator CPU 1.93-2.03 → 1.76-1.79; commits of 3.8-3.9 → 6.1-6.5
+    events); over SQLite it moved 1% (2.39 → 2.36, four alternating pairs), within the
+    noise: under load the writer is already busy committing while requests gather.
+  - **What would close it:** fewer hand-offs than the shape has. For example, the HTTP
+    thread that submits a request commits the group itself when the consumer is idle (flat
+    combining), with no wake-up, and answers its own requests without a post. That replaces
+    the consumer's own thread, a shape the project's owner fixed, so it is theirs to decide.
+    Then the HTTP side's allocations (the `publish_job`, its `std::function`, the
+    `any_io_executor` copy, the answer string).
 )";
 
 std::string report::profile_section() const {
