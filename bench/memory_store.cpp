@@ -2,10 +2,11 @@
 //
 // scripts/bench runs it as the single-event floor: the same HTTP threads, validation, queue,
 // consumer thread, group commits and answers as the real server, but a commit is a few hash
-// map operations instead of a SQLite transaction. What it costs per request is what the
-// service's shape costs before anything is written, so the real server cannot go below it by
-// making the store cheaper. Same flags as the aggregator (--db is ignored); no durability, no
-// pages of /events, no RabbitMQ bridge.
+// map operations instead of a SQLite transaction. What it costs per request is the service's
+// shape before anything is written; the real store adds its own cost (and, being slower,
+// gathers larger group commits, which share each wake-up among more requests). Same flags as
+// the aggregator, but --db, --auth and the RabbitMQ flags are ignored: no durability, no pages
+// of /events, no keys, no bridge.
 #include "api/service.hpp"
 #include "consumer/consumer.hpp"
 #include "core/log.hpp"
