@@ -11,7 +11,8 @@
 // Labels: "env", "env-end", "sqlite", "nginx-single", "nginx-batch", "wrk-nginx", and per
 // build of the service ("current", and "baseline" with BENCH_BASELINE) "<build>/<step>"
 // for seed-single, seed-batch, single, single-scraped, scrapes, wrk-single, wrk-single-16,
-// fill-start, fill-middle, fill-end, after-restart (agg-load or wrk results),
+// sqlite-before, fill-start, sqlite-after, fill-middle, fill-end, after-restart (agg-load,
+// bench-sqlite-append or wrk results),
 // "<build>/server-fresh" and
 // "<build>/server-restart" (spawn_unix_ns, ready_unix_ns, stop_ns, exit), "<build>/db"
 // (bytes); "handoff" (bench-handoff), "memory/seed-single", "memory/nginx-before",
@@ -253,7 +254,12 @@ std::string report::results_table() const {
                     middle = run(b, "fill-middle"), end = run(b, "fill-end"),
                     restart = run(b, "after-restart");
   const opt single_ratio = div(res(single, {"requests_per_s"}), nginx_rps);
-  const opt start_ratio = div(res(start, {"events_per_s"}), sqlite_eps);
+  // The first window's baseline: the ceiling measured just before and just after it, where
+  // the run has them (the machine's speed drifts over minutes), else the one of step 1.
+  const opt sqlite_near = mul(add(res(run(b, "sqlite-before"), {"events_per_s"}),
+                                  res(run(b, "sqlite-after"), {"events_per_s"})),
+                              0.5);
+  const opt start_ratio = div(res(start, {"events_per_s"}), sqlite_near ? sqlite_near : sqlite_eps);
   const opt end_ratio = div(res(end, {"events_per_s"}), res(start, {"events_per_s"}));
   const auto lat = [&](const std::string& l, std::initializer_list<const char*> ps) {
     std::string out;
@@ -324,8 +330,12 @@ std::string report::results_table() const {
           "—");
   row("Batches of 1000, 4 conn: first " + commas(window) + " stored (on the " +
           commas(res(start, {"check", "before", "unique_processed"})) + " of the runs above)",
-      commas(res(start, {"events_per_s"})) + " events/s = " + fixed(start_ratio, 2) +
-          " × SQLite; " + lat(start, {"p99"}),
+      commas(res(start, {"events_per_s"})) + " events/s = " + fixed(start_ratio, 2) + " × SQLite" +
+          (sqlite_near ? " (" + commas(res(run(b, "sqlite-before"), {"events_per_s"})) + " / " +
+                             commas(res(run(b, "sqlite-after"), {"events_per_s"})) +
+                             " rows/s just before / after)"
+                       : std::string()) +
+          "; " + lat(start, {"p99"}),
       "≥ 0.60 × SQLite: " + verdict(start_ratio, 0.6), check(start), cpu(start));
   const opt middle_events = res(middle, {"events"});
   if (middle_events && *middle_events == 0)
@@ -455,13 +465,24 @@ std::string report::floor_section() const {
     return mul(add(res(before, path), res(after, path)), 0.5);
   };
   const opt nginx_rps = mean({"requests_per_s"});
-  const opt nginx_srv = mean({"server", "cpu_us_per_event"});
-  const opt nginx_gen = mean({"generator_cpu_us_per_event"});
-  // The server CPU per event that 0.7 x nginx's rate leaves on the cores nginx and its
-  // generator saturate, after the generator's own share in the memory store's run.
-  const opt budget =
-      sub(mul(add(nginx_srv, nginx_gen), 1 / 0.7), res(mem, {"generator_cpu_us_per_event"}));
-  const opt mem_srv = res(mem, {"server", "cpu_us_per_event"});
+  // Within one run the server and agg-load share the cores at the same moments, so the
+  // server's CPU per event as a multiple of agg-load's does not drift with the machine's speed.
+  // On 2 saturated cores the target needs srv + gen <= (nginx's srv + gen) / 0.7; with
+  // agg-load's own cost per request taken as the same against both servers (it is a little
+  // higher against the aggregator, which only lowers the allowance), srv / gen may be at most
+  // (nginx's srv / gen + 1) / 0.7 - 1.
+  const auto ratio = [&](const std::string& label) {
+    return div(res(label, {"server", "cpu_us_per_event"}),
+               res(label, {"generator_cpu_us_per_event"}));
+  };
+  const auto allowance = [&](const std::string& nginx_label) {
+    const opt r = ratio(nginx_label);
+    return r ? opt((*r + 1) / 0.7 - 1) : std::nullopt;
+  };
+  const opt mem_ratio = ratio(mem);
+  opt most;  // the largest allowance of the three nginx runs
+  for (const char* l : {"nginx-single", "memory/nginx-before", "memory/nginx-after"})
+    if (const opt a = allowance(l)) most = std::max(most.value_or(*a), *a);
   std::ostringstream t;
   t << "## The single-event floor\n\n"
        "What a single-event request costs the service's shape when storing costs almost "
@@ -470,9 +491,8 @@ std::string report::floor_section() const {
        "and topic counts in memory (`/stats` checked exactly as for the real store). Its cost per "
        "request is the shape's share before anything is written; the real store adds its own "
        "(and makes the group commits larger, which shares each wake-up among more "
-       "requests). nginx is measured again just before and just after it, and the ratios and "
-       "the budget use the mean of those two runs: this machine's speed drifts over "
-       "minutes.\n\n"
+       "requests). nginx is measured again just before and just after it; the × nginx column "
+       "uses the mean of those two runs.\n\n"
        "| Single-event POSTs, 64 connections, agg-load | events/s | × nginx | CPU µs/event: "
        "server / generator | p99 |\n|---|---:|---:|---|---:|\n";
   const auto row = [&](const std::string& what, const std::string& label, opt base,
@@ -497,16 +517,22 @@ std::string report::floor_section() const {
                    res("wrk-nginx", {"requests_per_s"})),
                2)
       << " ×.\n";
-  t << "\n**Budget.** 0.70 × nginx on these cores leaves the server (nginx " << fixed(nginx_srv, 1)
-    << " + its generator " << fixed(nginx_gen, 1) << ") / 0.7 − agg-load's "
-    << fixed(res(mem, {"generator_cpu_us_per_event"}), 1) << " = **" << fixed(budget, 1)
-    << " µs of CPU per event**. The store in memory costs " << fixed(mem_srv, 1) << ": "
-    << (mem_srv && budget ? (*mem_srv > *budget ? "above the budget before anything is stored, "
-                                                  "so reaching the target in this shape on this "
-                                                  "machine takes fewer hand-offs or a cheaper "
-                                                  "HTTP side, not only a faster store"
-                                                : "under the budget, so a faster store could "
-                                                  "still meet the target")
+  t << "\n**Budget.** On these 2 cores, 0.70 × nginx's rate leaves the server (nginx's CPU per "
+       "request + its generator's) / 0.7 − the generator's own. The speed of this machine "
+       "drifts by tens of percent within a minute (compare the generator's CPU in the nginx "
+       "runs), so the budget is counted in agg-load's CPU per request of the same run: server / "
+       "generator may be at most (nginx's server / generator + 1) / 0.7 − 1 = "
+    << fixed(allowance(before), 2) << " (nginx just before), " << fixed(allowance(after), 2)
+    << " (just after), " << fixed(allowance("nginx-single"), 2)
+    << " (step 2). The store in memory uses " << fixed(mem_ratio, 2) << " (" << cpu(mem)
+    << " µs), SQLite " << fixed(ratio("current/single"), 2) << ": "
+    << (mem_ratio && most ? (*mem_ratio > *most ? "the floor is above every allowance before "
+                                                  "anything is stored, so reaching the target in "
+                                                  "this shape on this machine takes fewer "
+                                                  "hand-offs or a cheaper HTTP side, not only a "
+                                                  "faster store"
+                                                : "the floor is under at least one allowance, so "
+                                                  "a faster store could still meet the target")
                           : std::string("n/a"))
     << ".\n";
   if (r_.has("handoff"))
@@ -713,13 +739,15 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
 - **Single events ≥ 0.7 × nginx: out of reach for this shape on this machine, and the
   section "The single-event floor" shows why in every run.** The target leaves the server
   (nginx's CPU per request + its generator's) / 0.7 − agg-load's own CPU per request: 19-22
-  µs. `bench-memory-store`, the same HTTP threads, queue and consumer thread over a store
-  that keeps only keys and counters in memory, already costs more: 30.2 µs in the run of
-  099aca0 (2026-12-03 18:06 UTC; budget 19.0, SQLite 33.5). Split by thread (agg-load, 64
-  connections, `/proc/<pid>/task/*/stat`, runs by hand 17:50-18:20 UTC, µs per request): the
-  HTTP threads 21.5-27.2, typically ~23, with either store; the consumer thread 5.6-6.1 with
-  the memory store and 11.5-14.1 with SQLite; SQLite's checkpointer 2.7-3.7. So the SQLite
-  store adds ~10 µs, and the HTTP threads alone use more than the whole budget.
+  µs on a steady machine. `bench-memory-store`, the same HTTP threads, queue and consumer
+  thread over a store that keeps only keys and counters in memory, already costs more: in
+  four runs (2026-12-03 18:06-19:00 UTC) its server / generator CPU was 1.79-2.07 where the
+  target allows 1.41-1.75 (the section above explains the units; it has this run's figures).
+  Split by thread (agg-load, 64 connections, `/proc/<pid>/task/*/stat`, runs by hand
+  17:50-18:20 UTC, µs per request): the HTTP threads 21.5-27.2, typically ~23, with either
+  store; the consumer thread 5.6-6.1 with the memory store and 11.5-14.1 with SQLite; SQLite's
+  checkpointer 2.7-3.7. So the SQLite store adds ~10 µs, and the HTTP threads alone use more
+  than the whole budget.
   - **The HTTP side.** A publish rejected with 422 (read, parsed, validated, answered,
     nothing queued) costs 16.9-17.4 µs in three runs of four, 21.3 in one (wrk, 64
     connections; nginx's static 200 12.8-14.1 in the same minutes): with every cross-thread
