@@ -768,7 +768,10 @@ readers and logger keep `aggregator`), so `perf report --sort comm` splits the s
     of ready sockets instead of at the first request. Over the memory store the floor fell
     ~10% (server / generator CPU 1.93-2.03 → 1.76-1.79; commits of 3.8-3.9 → 6.1-6.5
     events); over SQLite it moved 1% (2.39 → 2.36, four alternating pairs), within the
-    noise: under load the writer is already busy committing while requests gather.
+    noise: under load the writer is already busy committing while requests gather. Even
+    with it, the floor (~1.65 × the generator's CPU) plus what raw SQLite alone spends per
+    row at this commit size (3.5-3.7 µs of CPU, `bench-sqlite-append --events 200000 --txn
+    14`, ~0.25 × the generator's) is ~1.9, above every allowance measured so far.
   - **What would close it:** fewer hand-offs than the shape has. For example, the HTTP
     thread that submits a request commits the group itself when the consumer is idle (flat
     combining), with no wake-up, and answers its own requests without a post. That replaces
