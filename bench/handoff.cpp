@@ -4,8 +4,8 @@
 // Two threads pass a token back and forth through a mutex and a condition variable, each
 // sleeping until it is its turn, as the consumer thread sleeps until a request arrives and an
 // I/O thread sleeps in epoll_wait until an answer does. Measured twice: free to run on any
-// CPU (the case of the service) and both pinned to CPU 0. Prints one JSON object: CPU time
-// (user + system, both threads) and wall time per hand-off.
+// CPU (the case of the service) and both pinned to one CPU (the lowest this process may use).
+// Prints one JSON object: CPU time (user + system, both threads) and wall time per hand-off.
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -31,17 +31,30 @@ struct result {
   double wall_us = 0;
 };
 
-// `rounds` round trips, 2 * rounds hand-offs.
-result ping_pong(long rounds, bool one_cpu) {
+// The lowest CPU this process may run on (CPU 0 may be outside its cpuset), or -1.
+int first_allowed_cpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) return cpu;
+  return -1;
+}
+
+// `rounds` round trips, 2 * rounds hand-offs; with one_cpu >= 0 both threads run on that CPU.
+result ping_pong(long rounds, int one_cpu) {
   std::mutex m;
   std::condition_variable cv;
   long turn = 0;
   auto play = [&](long first) {
-    if (one_cpu) {
+    if (one_cpu >= 0) {
       cpu_set_t set;
       CPU_ZERO(&set);
-      CPU_SET(0, &set);
-      sched_setaffinity(0, sizeof set, &set);
+      CPU_SET(one_cpu, &set);
+      if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        std::fprintf(stderr, "error: cannot pin a thread to CPU %d\n", one_cpu);
+        std::exit(1);
+      }
     }
     for (long i = first; i < 2 * rounds; i += 2) {
       std::unique_lock lk(m);
@@ -73,8 +86,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: ROUNDS must be a positive number, got '%s'\n", arg.c_str());
     return 1;
   }
-  const result any = ping_pong(rounds, false);
-  const result one = ping_pong(rounds, true);
+  const int cpu = first_allowed_cpu();
+  if (cpu < 0) {
+    std::fprintf(stderr, "error: cannot read this process's CPU affinity\n");
+    return 1;
+  }
+  const result any = ping_pong(rounds, -1);
+  const result one = ping_pong(rounds, cpu);
   std::printf(
       "{\"tool\":\"bench-handoff\",\"handoffs\":%ld,"
       "\"any_cpu\":{\"cpu_us_per_handoff\":%.3f,\"wall_us_per_handoff\":%.3f},"
